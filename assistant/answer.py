@@ -1,0 +1,196 @@
+"""Grounded answers. Evidence is selected from retrieved chunks (항/호 lines with their exact anchors); a backend
+turns it into text. The default `extractive` backend states nothing that is not quoted from a source, and when
+the sources do not support an answer it refuses and names the responsible department."""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+
+from ingest.structure import line_anchors
+
+from .errors import BackendUnavailable
+from .keyword import BM25Index, KoreanTokenizer
+from .retrieve import Hit
+from .settings import Settings
+
+REFUSAL = "문서에서 확인할 수 없습니다."
+ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
+AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
+MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*")
+PHONE = re.compile(r"(?:☎\s*)?(?:\d{2,4}-\d{3,4}-\d{4}|\d{3,4}(?:-\d{4})?(?=\)|$|\s))")
+# Words of asking, not of the subject: they must not count as evidence.
+QUESTION_WORDS = {"무엇", "어떻다", "어디", "언제", "얼마", "누구", "알다", "되다", "하다", "받다", "있다", "궁금", "나요",
+                  "경우", "어떤", "몇", "가능", "방법", "말다", "주다", "싶다", "돼다", "이다", "필요"}
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    title: str
+    anchor: str
+    page: int | None
+    quote: str
+
+    @property
+    def label(self) -> str:
+        return f"[{self.title} {self.anchor}]"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    citation: Citation
+    score: float
+    hit_rank: int
+    position: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    citations: tuple[Citation, ...]
+    refused: bool
+    referral: dict | None
+    model: str
+    timings_ms: dict
+    support: float = 0.0
+    hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
+
+    def to_json(self) -> dict:
+        return {"answer": self.answer, "citations": [asdict(c) for c in self.citations], "refused": self.refused,
+                "referral": self.referral, "model": self.model, "timings_ms": self.timings_ms,
+                "support": round(self.support, 3)}
+
+
+class EvidenceSelector:
+    """Splits the top chunks into quotable lines, each with its precise 항/호 anchor, and scores them by how much
+    of the question's (idf-weighted) content they contain."""
+
+    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index):
+        self.tokenizer, self.keyword = tokenizer, keyword
+
+    def question_terms(self, question: str) -> dict[str, float]:
+        terms = [t for t in self.tokenizer.tokenize(question) if t not in QUESTION_WORDS and not t.startswith("§")]
+        return {t: self.keyword.idf_of(t) for t in dict.fromkeys(terms)}
+
+    def coverage(self, terms: dict[str, float], text: str) -> float:
+        if not terms:
+            return 0.0
+        present = set(self.tokenizer.tokenize(text))
+        return sum(w for t, w in terms.items() if t in present) / sum(terms.values())
+
+    @staticmethod
+    def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
+        """(anchor, quote) for each line of a chunk; quotes are exact substrings of the chunk text."""
+        chunk = hit.chunk
+        lines = chunk.text.split("\n")[1:]  # the first line repeats the article or section heading
+        base = ARTICLE_BASE.match(chunk.anchor)
+        if base and chunk.doc_type in ("law", "ordinance", "rule"):
+            anchors = line_anchors(base.group(1), lines)
+        else:
+            anchors, current = [], chunk.anchor.split(" > ")[0]
+            for line in lines:
+                if line.startswith("[") and line.endswith("]"):
+                    current = f"{chunk.anchor.split(' > ')[0]} > {line[1:-1]}"
+                anchors.append(current if chunk.doc_type == "welfare" else chunk.anchor)
+        out = []
+        for anchor, line in zip(anchors, lines):
+            if line.endswith(" …") or (line.startswith("[") and line.endswith("]")):
+                continue  # a repeated 항 lead or a field heading is context, not a statement
+            quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
+            if len(quote) >= 8:
+                out.append((anchor, quote))
+        return out
+
+    def select(self, question: str, hits: list[Hit], max_quotes: int = 3, max_hits: int = 3) -> tuple[list[Evidence], float]:
+        terms = self.question_terms(question)
+        support = max((self.coverage(terms, h.chunk.embed_text) for h in hits[:max_hits]), default=0.0)
+        candidates: list[Evidence] = []
+        for rank, hit in enumerate(hits[:max_hits]):
+            for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
+                score = self.coverage(terms, f"{hit.chunk.title} {quote}") + (0.15 if rank == 0 else 0.0) - 0.02 * pos
+                c = hit.chunk
+                candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
+        if not candidates:
+            return [], support
+        candidates.sort(key=lambda e: -e.score)
+        best = candidates[0].score
+        chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes]
+        chosen.sort(key=lambda e: (e.hit_rank, e.position))
+        return chosen, support
+
+
+def contact_of(department: str | None) -> str | None:
+    if not department:
+        return None
+    m = PHONE.search(department)
+    return m.group(0).strip() if m else None
+
+
+class ExtractiveBackend:
+    """Composes the answer from quoted 항/호 text in a fixed template; deterministic, runs everywhere."""
+
+    name = "extractive"
+
+    def compose(self, question: str, evidence: list[Evidence], mode: str) -> Iterator[str]:
+        first = evidence[0].citation
+        if mode == "kiosk":
+            yield f"{first.title}에 이렇게 안내되어 있어요.\n\n"
+            for e in evidence[:2]:
+                yield f"- {e.citation.quote} {e.citation.label}\n"
+            return
+        yield f"「{first.title}」 {first.anchor}에 따르면 다음과 같습니다.\n\n"
+        for e in evidence:
+            yield f"- {e.citation.quote} {e.citation.label}\n"
+
+
+def make_backend(settings: Settings):
+    if settings.backend == "extractive":
+        return ExtractiveBackend()
+    raise BackendUnavailable(f"답변 생성 방식 '{settings.backend}'은(는) 아직 이 설치본에서 쓸 수 없습니다. "
+                             "설정의 backend를 'extractive'로 바꾸거나 해당 모델을 설정해 주세요.")
+
+
+class AnswerStream:
+    """Iterate for text pieces (streaming); `result` holds the finished Answer afterwards."""
+
+    def __init__(self, question: str, hits: list[Hit], retrieve_ms: float, started: float, settings: Settings,
+                 selector: EvidenceSelector, backend, mode: str):
+        self.question, self.hits, self.settings, self.mode = question, hits, settings, mode
+        self._retrieve_ms, self._started, self._selector, self._backend = retrieve_ms, started, selector, backend
+        self.result: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        evidence, support = self._selector.select(self.question, self.hits)
+        refused = not evidence or support < self.settings.min_support
+        pieces: list[str] = []
+        first_token = None
+        stream = self._refusal(support) if refused else self._backend.compose(self.question, evidence, self.mode)
+        for piece in stream:
+            if first_token is None:
+                first_token = (time.perf_counter() - self._started) * 1000
+            pieces.append(piece)
+            yield piece
+        total = (time.perf_counter() - self._started) * 1000
+        citations = () if refused else tuple(dict.fromkeys(e.citation for e in evidence))
+        self.result = Answer(
+            question=self.question, answer="".join(pieces).strip(), citations=citations, refused=refused,
+            referral=self._referral(support) if refused else None, model=self._backend.name,
+            timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
+                        "total": round(total, 1)},
+            support=support, hits=tuple(self.hits))
+
+    def _referral(self, support: float) -> dict:
+        top = self.hits[0].chunk if self.hits else None
+        # name a document's department only when the top document is at least about the same subject
+        if top and top.department and support >= self.settings.min_support / 2:
+            return {"department": top.department, "contact": contact_of(top.department)}
+        return {"department": self.settings.default_department, "contact": self.settings.default_contact}
+
+    def _refusal(self, support: float) -> Iterator[str]:
+        ref = self._referral(support)
+        yield f"{REFUSAL} 제공된 문서에는 이 질문에 답할 근거가 없습니다.\n\n"
+        contact = f" ({ref['contact']})" if ref.get("contact") and ref["contact"] not in ref["department"] else ""
+        yield f"담당 부서 {ref['department']}{contact}에 문의해 주세요.\n"

@@ -1,0 +1,169 @@
+"""`assistant` command line (DESIGN.md): results on stdout (`--json` for scripts), progress and logs on stderr."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from . import log as logsetup
+from .errors import AssistantError
+from .settings import Settings
+
+EXAMPLES = {
+    "ingest": "assistant ingest corpora/ --index index/",
+    "retrieve": 'assistant retrieve "기초연금은 몇 살부터 받나요?" --k 5',
+    "ask": 'assistant ask "기초연금은 몇 살부터 받나요?" --mode kiosk',
+    "eval": "assistant eval ../shared/eval/public/qa.jsonl --no-generate --json",
+    "info": "assistant info --json",
+    "serve": "assistant serve --port 8501",
+}
+
+
+def emit(args, data, human: str) -> None:
+    if args.json:
+        print(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        print(human)
+
+
+def cmd_ingest(args, assistant) -> int:
+    from tqdm import tqdm
+
+    bar = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, desc="임베딩", unit="청크", file=sys.stderr, disable=args.quiet)
+        bar.update(done - bar.n)
+
+    report = assistant.ingest(args.paths or None, keep_missing=args.keep_missing, dry_run=args.dry_run,
+                              progress=progress)
+    if bar:
+        bar.close()
+    data = report.to_json()
+    lines = [f"추가 {data['added']} · 변경 {data['updated']} · 삭제 {data['removed']} · 변경 없음 {data['unchanged']}"
+             f" · 청크 {data['chunks']} (새로 임베딩 {data['embedded']}) · {data['seconds']}초"]
+    lines += [f"  실패: {f['error']}" for f in data["failed"]]
+    emit(args, data, "\n".join(lines))
+    ingested = data["added"] + data["updated"] + data["unchanged"]
+    return 1 if ingested == 0 and not args.dry_run else 0
+
+
+def hit_json(hit) -> dict:
+    c = hit.chunk
+    return {"source": c.source, "title": c.title, "anchor": c.anchor, "page": c.page, "score": round(hit.score, 5),
+            "text": c.text, "doc_type": c.doc_type, "department": c.department, "effective_date": c.effective_date}
+
+
+def cmd_retrieve(args, assistant) -> int:
+    from .retrieve import Filters
+
+    hits = assistant.retrieve(args.question, args.k, args.retriever, Filters(doc_types=tuple(args.doc_type or ())))
+    human = "\n".join(f"{i + 1}. [{h.chunk.title} {h.chunk.anchor}] ({h.score:.4f}) {h.chunk.text[:120]}"
+                      for i, h in enumerate(hits)) or "검색 결과가 없습니다."
+    emit(args, {"hits": [hit_json(h) for h in hits]}, human)
+    return 0
+
+
+def cmd_ask(args, assistant) -> int:
+    stream = assistant.ask_stream(args.question, args.mode)
+    for piece in stream:
+        if not args.json:
+            sys.stdout.write(piece)
+            sys.stdout.flush()
+    answer = stream.result
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print("\n출처:")
+        for c in answer.citations:
+            page = f", {c.page}쪽" if c.page else ""
+            print(f"  {c.label} {c.source}{page}")
+    return 0
+
+
+def cmd_eval(args, assistant) -> int:
+    from .evaluate import run_eval
+
+    result = run_eval(assistant, Path(args.qa), k=args.k, generate=not args.no_generate, out=args.out)
+    emit(args, result, json.dumps({k: v for k, v in result.items() if k != "per_question"}, ensure_ascii=False,
+                                  indent=2))
+    return 0
+
+
+def cmd_info(args, assistant) -> int:
+    info = assistant.info()
+    emit(args, info, json.dumps(info, ensure_ascii=False, indent=2))
+    return 0
+
+
+def cmd_serve(args, assistant) -> int:
+    import os
+    import subprocess
+
+    app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    env = dict(os.environ, ASSISTANT_INDEX_DIR=str(assistant.settings.index_dir))
+    if args.config:
+        env["ASSISTANT_CONFIG"] = str(args.config)
+    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.address", args.address]
+    if args.kiosk:
+        env["ASSISTANT_UI_MODE"] = "kiosk"
+    return subprocess.call(cmd, env=env)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", type=Path, help="색인 폴더 (기본: 설정의 index_dir, ASSISTANT_INDEX_DIR)")
+    common.add_argument("--config", type=Path, help="설정 파일 (TOML, 기본 assistant.toml)")
+    common.add_argument("--json", action="store_true", help="결과를 JSON으로 stdout에 출력")
+    common.add_argument("--quiet", action="store_true", help="진행 표시줄을 숨김")
+    parser = argparse.ArgumentParser(prog="assistant", description="지자체 문서 기반 행정 도우미 (오프라인)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name, help_text, func):
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text,
+                           epilog=f"예: {EXAMPLES[name]}")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("ingest", "문서를 색인에 넣거나 다시 넣습니다 (기본: corpora/)", cmd_ingest)
+    p.add_argument("paths", nargs="*", type=Path)
+    p.add_argument("--keep-missing", action="store_true", help="폴더에서 사라진 문서를 색인에서 지우지 않음")
+    p.add_argument("--dry-run", action="store_true", help="쓰지 않고 계획만 보여 줌")
+    p = add("retrieve", "검색만 합니다 (모델 답변 없음)", cmd_retrieve)
+    p.add_argument("question")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--retriever", choices=("hybrid", "dense", "keyword"), default="hybrid")
+    p.add_argument("--doc-type", action="append", help="문서 종류로 거르기 (여러 번 가능)")
+    p = add("ask", "질문에 근거 조문을 인용해 답합니다", cmd_ask)
+    p.add_argument("question")
+    p.add_argument("--mode", choices=("staff", "kiosk"), default="staff")
+    p = add("eval", "질의응답 세트로 품질을 잽니다", cmd_eval)
+    p.add_argument("qa")
+    p.add_argument("--k", type=int, default=5)
+    p.add_argument("--no-generate", action="store_true", help="검색 품질만 잼")
+    p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프도 씀)")
+    add("info", "색인·모델·장치 정보를 보여 줍니다", cmd_info)
+    p = add("serve", "Streamlit 화면을 띄웁니다", cmd_serve)
+    p.add_argument("--port", type=int, default=8501)
+    p.add_argument("--address", default="127.0.0.1")
+    p.add_argument("--kiosk", action="store_true", help="민원 안내 키오스크 화면으로 시작")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.load(args.config, index_dir=args.index)
+        logsetup.configure(settings.log_level)
+        from .facade import Assistant
+
+        return args.func(args, Assistant(settings))
+    except AssistantError as exc:
+        print(f"오류: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130

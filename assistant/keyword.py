@@ -1,0 +1,126 @@
+"""Korean keyword search: Kiwi morphemes, BM25 scored with vectorised numpy over a persisted inverted index."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+# Content morphemes: nouns, numbers, foreign words, roots, verb and adjective stems.
+KEEP_TAGS = {"NNG", "NNP", "NNB", "NR", "SN", "SL", "SH", "XR", "VV", "VA", "XSN"}
+STOP = {"것", "수", "등", "때", "및", "하", "되", "있", "없", "이", "그", "위", "경우", "해당", "관하", "따르", "대하"}
+ARTICLE_REF = re.compile(r"제\s*(\d+)\s*조(?:\s*의\s*(\d+))?")
+TOKENIZER_VERSION = "kiwi-bm25-2"
+
+
+class KoreanTokenizer:
+    """Kiwi morphological analysis: '기초연금을', '기초연금은' -> the same tokens."""
+
+    def __init__(self):
+        from kiwipiepy import Kiwi
+
+        self._kiwi = Kiwi()
+
+    def _tokens(self, analysed) -> list[str]:
+        out: list[str] = []
+        prev_noun = None
+        for tok in analysed:
+            tag = tok.tag.split("-")[0]
+            form = tok.form.lower()
+            if tag not in KEEP_TAGS or form in STOP:
+                prev_noun = None
+                continue
+            if tag in ("VV", "VA"):
+                form += "다"
+            out.append(form)
+            # compound nouns are written with and without spaces: keep the joined form too
+            if tag in ("NNG", "NNP") and prev_noun:
+                out.append(prev_noun + form)
+            prev_noun = form if tag in ("NNG", "NNP") else None
+        return out
+
+    @staticmethod
+    def _refs(text: str) -> list[str]:
+        """`제7조의2` -> `§7-2`, so article numbers match exactly instead of as loose digits."""
+        return [f"§{m.group(1)}" + (f"-{m.group(2)}" if m.group(2) else "") for m in ARTICLE_REF.finditer(text)]
+
+    def tokenize(self, text: str) -> list[str]:
+        return self._tokens(self._kiwi.tokenize(text)) + self._refs(text)
+
+    def tokenize_many(self, texts: list[str]) -> list[list[str]]:
+        analysed = self._kiwi.tokenize(texts)  # batch mode: Kiwi pipelines the list internally
+        return [self._tokens(a) + self._refs(t) for a, t in zip(analysed, texts)]
+
+
+class BM25Index:
+    """Inverted index with precomputed BM25 term weights; a query is a few numpy gathers and one add.at."""
+
+    def __init__(self, vocab: dict[str, int], indptr: np.ndarray, doc_ids: np.ndarray, weights: np.ndarray,
+                 idf: np.ndarray, n_docs: int):
+        self.vocab, self.indptr, self.doc_ids, self.weights, self.idf, self.n_docs = \
+            vocab, indptr, doc_ids, weights, idf, n_docs
+
+    @classmethod
+    def build(cls, docs_tokens: list[list[str]], k1: float = 1.2, b: float = 0.75) -> "BM25Index":
+        vocab: dict[str, int] = {}
+        rows, cols, tfs = [], [], []
+        lengths = np.array([len(t) for t in docs_tokens], dtype=np.float32)
+        for d, tokens in enumerate(docs_tokens):
+            counts: dict[int, int] = {}
+            for tok in tokens:
+                tid = vocab.setdefault(tok, len(vocab))
+                counts[tid] = counts.get(tid, 0) + 1
+            for tid, tf in counts.items():
+                rows.append(tid)
+                cols.append(d)
+                tfs.append(tf)
+        n = len(docs_tokens)
+        rows_a, cols_a, tf_a = np.array(rows, np.int64), np.array(cols, np.int32), np.array(tfs, np.float32)
+        order = np.lexsort((cols_a, rows_a))
+        rows_a, cols_a, tf_a = rows_a[order], cols_a[order], tf_a[order]
+        df = np.bincount(rows_a, minlength=len(vocab)).astype(np.float32)
+        idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avg = float(lengths.mean()) if n else 1.0
+        norm = k1 * (1 - b + b * lengths[cols_a] / max(avg, 1e-6))
+        weights = (idf[rows_a] * tf_a * (k1 + 1) / (tf_a + norm)).astype(np.float32)
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows_a, minlength=len(vocab)), out=indptr[1:])
+        return cls(vocab, indptr, cols_a, weights, idf, n)
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for tok in dict.fromkeys(query_tokens):
+            tid = self.vocab.get(tok)
+            if tid is None:
+                continue
+            lo, hi = self.indptr[tid], self.indptr[tid + 1]
+            np.add.at(out, self.doc_ids[lo:hi], self.weights[lo:hi])
+        return out
+
+    def search(self, query_tokens: list[str], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        scores = self.scores(query_tokens)
+        if mask is not None:
+            scores = np.where(mask, scores, 0.0)
+        k = min(k, int((scores > 0).sum()))
+        if k <= 0:
+            return []
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return [(int(i), float(scores[i])) for i in top]
+
+    def idf_of(self, token: str) -> float:
+        tid = self.vocab.get(token)
+        return float(self.idf[tid]) if tid is not None else math.log1p(self.n_docs + 0.5)
+
+    def save(self, folder: Path) -> None:
+        np.savez(folder / "keyword.npz", indptr=self.indptr, doc_ids=self.doc_ids, weights=self.weights,
+                 idf=self.idf, n_docs=np.array([self.n_docs]))
+        (folder / "keyword_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "BM25Index":
+        data = np.load(folder / "keyword.npz")
+        vocab = json.loads((folder / "keyword_vocab.json").read_text(encoding="utf-8"))
+        return cls(vocab, data["indptr"], data["doc_ids"], data["weights"], data["idf"], int(data["n_docs"][0]))

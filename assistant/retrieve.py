@@ -1,0 +1,123 @@
+"""Hybrid retrieval: dense (FAISS) and Korean keyword (Kiwi BM25) rankings fused by reciprocal rank, with exact
+article references ("기초연금법 제3조") resolved directly and metadata filters applied inside each search."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest import Chunk
+
+from .dense import DenseIndex
+from .embed import Embedder
+from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer
+from .settings import Settings
+from .store import check_manifest, live_generation, read_docstore, read_manifest
+
+MODES = ("hybrid", "dense", "keyword")
+ADDENDA_WORDS = ("부칙", "경과조치", "적용례", "시행일")
+
+
+@dataclass(frozen=True)
+class Filters:
+    doc_types: tuple[str, ...] = ()
+    departments: tuple[str, ...] = ()
+    public_only: bool = False  # the citizen kiosk never sees internal documents
+    in_force_on: str | None = None  # ISO date: only documents whose effective date is on or before it
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float
+    row: int
+    ranks: dict = field(default_factory=dict, compare=False)
+
+
+class SearchIndex:
+    """One loaded, read-only generation of an index folder."""
+
+    def __init__(self, root: Path, embedder: Embedder, threads: int = 2):
+        gen = live_generation(root)
+        self.root, self.generation = root, gen.name
+        self.manifest = read_manifest(gen)
+        check_manifest(self.manifest, embedder.model_id, embedder.dim, root)
+        self.documents, self.chunks = read_docstore(gen)
+        self.dense = DenseIndex.load(gen, threads)
+        self.keyword = BM25Index.load(gen)
+        self.doc_type = np.array([c.doc_type for c in self.chunks])
+        self.department = np.array([c.department or "" for c in self.chunks])
+        self.audience = np.array([c.audience for c in self.chunks])
+        self.effective = np.array([c.effective_date or "" for c in self.chunks])
+        self.addenda = np.array([c.anchor.startswith("부칙") for c in self.chunks])
+        self.rows_by_title: dict[str, list[int]] = {}
+        for row, c in enumerate(self.chunks):
+            self.rows_by_title.setdefault(re.sub(r"\s+", "", c.title), []).append(row)
+
+    def mask(self, filters: Filters) -> np.ndarray | None:
+        mask = np.ones(len(self.chunks), dtype=bool)
+        if filters.doc_types:
+            mask &= np.isin(self.doc_type, filters.doc_types)
+        if filters.departments:
+            mask &= np.array([any(d in dep for d in filters.departments) for dep in self.department])
+        if filters.public_only:
+            mask &= self.audience != "internal"
+        if filters.in_force_on:
+            mask &= (self.effective == "") | (self.effective <= filters.in_force_on)
+        return None if mask.all() else mask
+
+
+class Retriever:
+    def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings):
+        self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
+
+    def search(self, question: str, k: int | None = None, mode: str = "hybrid",
+               filters: Filters = Filters()) -> list[Hit]:
+        k = k or self.settings.top_k
+        n = max(self.settings.candidates, k)
+        mask = self.index.mask(filters)
+        if not any(w in question for w in ADDENDA_WORDS):
+            # amendment addenda (부칙) answer almost no everyday question but make up a third of a statute
+            keep = ~self.index.addenda
+            mask = keep if mask is None else mask & keep
+        rankings: list[tuple[float, list[tuple[int, float]]]] = []
+        if mode in ("hybrid", "dense"):
+            rankings.append((self.settings.dense_weight,
+                             self.index.dense.search(self.embedder.query(question), n, mask)))
+        if mode in ("hybrid", "keyword"):
+            rankings.append((self.settings.keyword_weight,
+                             self.index.keyword.search(self.tokenizer.tokenize(question), n, mask)))
+        if mode == "hybrid":
+            refs = self.article_refs(question, mask)
+            if refs:
+                rankings.append((2.0, refs))
+        if len(rankings) == 1:
+            return [Hit(self.index.chunks[r], s, r, {mode: i + 1}) for i, (r, s) in enumerate(rankings[0][1][:k])]
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict] = {}
+        for (weight, ranking), name in zip(rankings, ("dense", "keyword", "article")):
+            for rank, (row, _) in enumerate(ranking):
+                fused[row] = fused.get(row, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+                ranks.setdefault(row, {})[name] = rank + 1
+        best = sorted(fused.items(), key=lambda x: -x[1])[:k]
+        return [Hit(self.index.chunks[r], s, r, ranks[r]) for r, s in best]
+
+    def article_refs(self, question: str, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """'의료급여법 제7조' -> the chunks of that article of the document whose title the question names."""
+        refs = [f"제{m.group(1)}조" + (f"의{m.group(2)}" if m.group(2) else "") for m in ARTICLE_REF.finditer(question)]
+        if not refs:
+            return []
+        compact = re.sub(r"\s+", "", question)
+        titles = [t for t in self.index.rows_by_title if t and t in compact]
+        if not titles:
+            return []
+        longest = max(len(t) for t in titles)
+        out = []
+        for title in (t for t in titles if len(t) == longest):
+            for row in self.index.rows_by_title[title]:
+                anchor = self.index.chunks[row].anchor
+                if any(anchor == r or anchor.startswith(r + " ") for r in refs) and (mask is None or mask[row]):
+                    out.append((row, 1.0))
+        return out

