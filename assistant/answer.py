@@ -20,9 +20,6 @@ ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
 MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*")
 PHONE = re.compile(r"(?:☎\s*)?(?:\d{2,4}-\d{3,4}-\d{4}|\d{3,4}(?:-\d{4})?(?=\)|$|\s))")
-# Words of asking, not of the subject: they must not count as evidence.
-QUESTION_WORDS = {"무엇", "어떻다", "어디", "언제", "얼마", "누구", "알다", "되다", "하다", "받다", "있다", "궁금", "나요",
-                  "경우", "어떤", "몇", "가능", "방법", "말다", "주다", "싶다", "돼다", "이다", "필요"}
 
 
 @dataclass(frozen=True)
@@ -68,12 +65,21 @@ class EvidenceSelector:
     """Splits the top chunks into quotable lines, each with its precise 항/호 anchor, and scores them by how much
     of the question's (idf-weighted) content they contain."""
 
-    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index):
+    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index, dense_center: float = 0.88,
+                 dense_weight: float = 4.0):
         self.tokenizer, self.keyword = tokenizer, keyword
+        self.dense_center, self.dense_weight = dense_center, dense_weight
 
     def question_terms(self, question: str) -> dict[str, float]:
-        terms = [t for t in self.tokenizer.tokenize(question) if t not in QUESTION_WORDS and not t.startswith("§")]
-        return {t: self.keyword.idf_of(t) for t in dict.fromkeys(terms)}
+        return self.keyword.question_terms(self.tokenizer, question)
+
+    def support(self, terms: dict[str, float], hits: list[Hit]) -> float:
+        """How well the best of the top chunks covers the question, adjusted by how close it is in meaning."""
+        if not hits:
+            return 0.0
+        cover = self.keyword.coverage(terms, [h.row for h in hits])
+        cosine = hits[0].dense if hits[0].dense is not None else self.dense_center
+        return float(cover.max()) + self.dense_weight * (cosine - self.dense_center)
 
     def coverage(self, terms: dict[str, float], text: str) -> float:
         if not terms:
@@ -104,11 +110,13 @@ class EvidenceSelector:
                 out.append((anchor, quote))
         return out
 
-    def select(self, question: str, hits: list[Hit], max_quotes: int = 3, max_hits: int = 3) -> tuple[list[Evidence], float]:
+    def select(self, question: str, hits: list[Hit], max_quotes: int = 3, support_hits: int = 3,
+               quote_hits: int = 1) -> tuple[list[Evidence], float]:
+        """Quotes come from the best chunk only: a second article is more often a near miss than a help."""
         terms = self.question_terms(question)
-        support = max((self.coverage(terms, h.chunk.embed_text) for h in hits[:max_hits]), default=0.0)
+        support = self.support(terms, hits[:support_hits])
         candidates: list[Evidence] = []
-        for rank, hit in enumerate(hits[:max_hits]):
+        for rank, hit in enumerate(hits[:quote_hits]):
             for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
                 score = self.coverage(terms, f"{hit.chunk.title} {quote}") + (0.15 if rank == 0 else 0.0) - 0.02 * pos
                 c = hit.chunk

@@ -78,7 +78,8 @@ class Assistant:
             filters = Filters(filters.doc_types, filters.departments, True, filters.in_force_on)
         hits = self.retrieve(question, self.settings.top_k, "hybrid", filters)
         retrieve_ms = (time.perf_counter() - started) * 1000
-        selector = EvidenceSelector(self.tokenizer, self.index.keyword)
+        selector = EvidenceSelector(self.tokenizer, self.index.keyword, self.settings.refusal_dense_center,
+                                    self.settings.refusal_dense_weight)
         return AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend, mode)
 
     def ask(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> Answer:

@@ -13,6 +13,9 @@ KEEP_TAGS = {"NNG", "NNP", "NNB", "NR", "SN", "SL", "SH", "XR", "VV", "VA", "XSN
 STOP = {"것", "수", "등", "때", "및", "하", "되", "있", "없", "이", "그", "위", "경우", "해당", "관하", "따르", "대하"}
 ARTICLE_REF = re.compile(r"제\s*(\d+)\s*조(?:\s*의\s*(\d+))?")
 TOKENIZER_VERSION = "kiwi-bm25-2"
+# Words of asking, not of the subject: they never count as evidence that a text answers a question.
+QUESTION_WORDS = {"무엇", "어떻다", "어디", "언제", "얼마", "누구", "알다", "되다", "하다", "받다", "있다", "궁금", "나요",
+                  "경우", "어떤", "몇", "가능", "방법", "말다", "주다", "싶다", "돼다", "이다", "필요"}
 
 
 class KoreanTokenizer:
@@ -23,7 +26,7 @@ class KoreanTokenizer:
 
         self._kiwi = Kiwi()
 
-    def _tokens(self, analysed) -> list[str]:
+    def _tokens(self, analysed, compounds: bool = True) -> list[str]:
         out: list[str] = []
         prev_noun = None
         for tok in analysed:
@@ -36,7 +39,7 @@ class KoreanTokenizer:
                 form += "다"
             out.append(form)
             # compound nouns are written with and without spaces: keep the joined form too
-            if tag in ("NNG", "NNP") and prev_noun:
+            if compounds and tag in ("NNG", "NNP") and prev_noun:
                 out.append(prev_noun + form)
             prev_noun = form if tag in ("NNG", "NNP") else None
         return out
@@ -46,8 +49,9 @@ class KoreanTokenizer:
         """`제7조의2` -> `§7-2`, so article numbers match exactly instead of as loose digits."""
         return [f"§{m.group(1)}" + (f"-{m.group(2)}" if m.group(2) else "") for m in ARTICLE_REF.finditer(text)]
 
-    def tokenize(self, text: str) -> list[str]:
-        return self._tokens(self._kiwi.tokenize(text)) + self._refs(text)
+    def tokenize(self, text: str, compounds: bool = True) -> list[str]:
+        """Content morphemes (+ joined compound nouns when `compounds`) and exact article references."""
+        return self._tokens(self._kiwi.tokenize(text), compounds) + self._refs(text)
 
     def tokenize_many(self, texts: list[str]) -> list[list[str]]:
         analysed = self._kiwi.tokenize(texts)  # batch mode: Kiwi pipelines the list internally
@@ -109,6 +113,30 @@ class BM25Index:
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
         return [(int(i), float(scores[i])) for i in top]
+
+    def question_terms(self, tokenizer: "KoreanTokenizer", question: str) -> dict[str, float]:
+        """The question's subject words with their idf; base morphemes only, since the joined compounds of a
+        question are often not words at all ("시조례")."""
+        terms = [t for t in tokenizer.tokenize(question, compounds=False)
+                 if t not in QUESTION_WORDS and not t.startswith("§")]
+        return {t: self.idf_of(t) for t in dict.fromkeys(terms)}
+
+    def coverage(self, terms: dict[str, float], rows: list[int]) -> np.ndarray:
+        """Share of the idf-weighted question terms each row contains, read from the postings (no re-tokenising)."""
+        out = np.zeros(len(rows), dtype=np.float32)
+        total = sum(terms.values())
+        if not total:
+            return out
+        rows_a = np.asarray(rows, dtype=np.int32)
+        for tok, weight in terms.items():
+            tid = self.vocab.get(tok)
+            if tid is None:
+                continue
+            postings = self.doc_ids[self.indptr[tid]:self.indptr[tid + 1]]  # sorted by row
+            pos = np.searchsorted(postings, rows_a)
+            found = (pos < len(postings)) & (postings[np.minimum(pos, len(postings) - 1)] == rows_a)
+            out += weight * found
+        return out / total
 
     def idf_of(self, token: str) -> float:
         tid = self.vocab.get(token)

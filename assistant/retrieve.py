@@ -34,6 +34,8 @@ class Hit:
     score: float
     row: int
     ranks: dict = field(default_factory=dict, compare=False)
+    dense: float | None = None  # cosine similarity to the question
+    coverage: float | None = None  # idf-weighted share of the question's words in the chunk
 
 
 class SearchIndex:
@@ -83,9 +85,11 @@ class Retriever:
             keep = ~self.index.addenda
             mask = keep if mask is None else mask & keep
         rankings: list[tuple[float, list[tuple[int, float]]]] = []
+        dense: dict[int, float] = {}
         if mode in ("hybrid", "dense"):
-            rankings.append((self.settings.dense_weight,
-                             self.index.dense.search(self.embedder.query(question), n, mask)))
+            dense_hits = self.index.dense.search(self.embedder.query(question), n, mask)
+            dense = dict(dense_hits)
+            rankings.append((self.settings.dense_weight, dense_hits))
         if mode in ("hybrid", "keyword"):
             rankings.append((self.settings.keyword_weight,
                              self.index.keyword.search(self.tokenizer.tokenize(question), n, mask)))
@@ -94,15 +98,26 @@ class Retriever:
             if refs:
                 rankings.append((2.0, refs))
         if len(rankings) == 1:
-            return [Hit(self.index.chunks[r], s, r, {mode: i + 1}) for i, (r, s) in enumerate(rankings[0][1][:k])]
+            return [Hit(self.index.chunks[r], s, r, {mode: i + 1}, dense.get(r))
+                    for i, (r, s) in enumerate(rankings[0][1][:k])]
         fused: dict[int, float] = {}
         ranks: dict[int, dict] = {}
         for (weight, ranking), name in zip(rankings, ("dense", "keyword", "article")):
             for rank, (row, _) in enumerate(ranking):
                 fused[row] = fused.get(row, 0.0) + weight / (self.settings.rrf_k + rank + 1)
                 ranks.setdefault(row, {})[name] = rank + 1
-        best = sorted(fused.items(), key=lambda x: -x[1])[:k]
-        return [Hit(self.index.chunks[r], s, r, ranks[r]) for r, s in best]
+        best = sorted(fused.items(), key=lambda x: -x[1])[:max(k, self.settings.rerank_depth)]
+        rows = [r for r, _ in best]
+        cover = self.index.keyword.coverage(self.index.keyword.question_terms(self.tokenizer, question), rows)
+        floor = min(dense.values()) if dense else 0.0
+        cosine = {r: dense.get(r, floor) for r in rows}
+        coverage = dict(zip(rows, (float(c) for c in cover)))
+        if self.settings.rerank_depth:
+            # Rank fusion knows positions, not how well a chunk covers the question: add the idf-weighted share of
+            # the question's words the chunk holds and its cosine (cheap: read from postings and stored scores).
+            best = sorted(((r, s + self.settings.rerank_coverage * coverage[r] + self.settings.rerank_dense * cosine[r])
+                           for r, s in best), key=lambda x: -x[1])
+        return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
 
     def article_refs(self, question: str, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """'의료급여법 제7조' -> the chunks of that article of the document whose title the question names."""

@@ -29,9 +29,16 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    rerank_depth: int = 10  # fused candidates re-scored by question coverage and cosine; 0 turns it off
+    rerank_coverage: float = 0.02
+    rerank_dense: float = 0.1
     # answering
     backend: str = "extractive"  # extractive | llama_cpp | openai
-    min_support: float = 0.35  # share of the question's content words found in the evidence; below it we refuse
+    # refuse when coverage + dense_weight * (cosine - dense_center) < min_support: coverage is the idf-weighted
+    # share of the question's words in the best of the top chunks; e5 cosines bunch near 0.88
+    min_support: float = 0.3
+    refusal_dense_center: float = 0.88
+    refusal_dense_weight: float = 4.0
     max_question_chars: int = 1000
     default_department: str = "가온시 민원봉사과"
     default_contact: str = "☎ 031-000-0120"
