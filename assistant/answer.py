@@ -3,6 +3,7 @@ turns it into text. The default `extractive` backend states nothing that is not 
 the sources do not support an answer it refuses and names the responsible department."""
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Iterator
@@ -32,7 +33,19 @@ class Citation:
 
     @property
     def label(self) -> str:
+        """`[기초연금법 제3조 제1항]`; a guide whose title is the service name is not named twice."""
+        if self.anchor.startswith(self.title):
+            return f"[{self.anchor}]"
         return f"[{self.title} {self.anchor}]"
+
+    @property
+    def where(self) -> str:
+        """The place in words: 「기초연금법」 제3조 제1항 / 「기초연금」 안내의 '지원 대상'."""
+        if " > " in self.anchor:
+            return f"「{self.title}」 안내의 ‘{self.anchor.split(' > ')[-1]}’"
+        if self.anchor.startswith(self.title):
+            return f"「{self.title}」"
+        return f"「{self.title}」 {self.anchor}"
 
 
 @dataclass(frozen=True)
@@ -145,11 +158,11 @@ class ExtractiveBackend:
     def compose(self, question: str, evidence: list[Evidence], mode: str) -> Iterator[str]:
         first = evidence[0].citation
         if mode == "kiosk":
-            yield f"{first.title}에 이렇게 안내되어 있어요.\n\n"
+            yield f"{first.where}에 이렇게 안내되어 있어요.\n\n"
             for e in evidence[:2]:
                 yield f"- {e.citation.quote} {e.citation.label}\n"
             return
-        yield f"「{first.title}」 {first.anchor}에 따르면 다음과 같습니다.\n\n"
+        yield f"{first.where}에 따르면 다음과 같습니다.\n\n"
         for e in evidence:
             yield f"- {e.citation.quote} {e.citation.label}\n"
 
@@ -165,9 +178,10 @@ class AnswerStream:
     """Iterate for text pieces (streaming); `result` holds the finished Answer afterwards."""
 
     def __init__(self, question: str, hits: list[Hit], retrieve_ms: float, started: float, settings: Settings,
-                 selector: EvidenceSelector, backend, mode: str):
+                 selector: EvidenceSelector, backend, mode: str, recent_changes=lambda source: []):
         self.question, self.hits, self.settings, self.mode = question, hits, settings, mode
         self._retrieve_ms, self._started, self._selector, self._backend = retrieve_ms, started, selector, backend
+        self._recent_changes = recent_changes
         self.result: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
@@ -176,6 +190,8 @@ class AnswerStream:
         pieces: list[str] = []
         first_token = None
         stream = self._refusal(support) if refused else self._backend.compose(self.question, evidence, self.mode)
+        if not refused:
+            stream = itertools.chain(stream, self._change_notes(evidence))
         for piece in stream:
             if first_token is None:
                 first_token = (time.perf_counter() - self._started) * 1000
@@ -189,6 +205,18 @@ class AnswerStream:
             timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
                         "total": round(total, 1)},
             support=support, hits=tuple(self.hits))
+
+    def _change_notes(self, evidence: list[Evidence]) -> Iterator[str]:
+        """Say so when a cited article was amended, added or removed by a recent re-ingest."""
+        for source in dict.fromkeys(e.citation.source for e in evidence):
+            changed = self._recent_changes(source)
+            for e in evidence:
+                base = ARTICLE_BASE.match(e.citation.anchor)
+                key = base.group(1) if base else None
+                note = next((c for c in changed if key and c.split(" ")[0] == key), None)
+                if e.citation.source == source and note:
+                    yield f"\n※ 최근 반영된 개정: {e.citation.title} {note}. 개정 전 내용은 '개정 전 {key}'로 물어보세요.\n"
+                    break
 
     def _referral(self, support: float) -> dict:
         top = self.hits[0].chunk if self.hits else None

@@ -35,7 +35,9 @@ def cmd_ingest(args, assistant) -> int:
     def progress(done: int, total: int) -> None:
         nonlocal bar
         if bar is None:
-            bar = tqdm(total=total, desc="임베딩", unit="청크", file=sys.stderr, disable=args.quiet)
+            bar = tqdm(total=total, desc="임베딩", unit="청크", unit_scale=False, file=sys.stderr, disable=args.quiet,
+                       bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} 청크 [{elapsed}<{remaining}, "
+                                  "{rate_fmt}]")
         bar.update(done - bar.n)
 
     report = assistant.ingest(args.paths or None, keep_missing=args.keep_missing, dry_run=args.dry_run,
@@ -43,8 +45,14 @@ def cmd_ingest(args, assistant) -> int:
     if bar:
         bar.close()
     data = report.to_json()
-    lines = [f"추가 {data['added']} · 변경 {data['updated']} · 삭제 {data['removed']} · 변경 없음 {data['unchanged']}"
-             f" · 청크 {data['chunks']} (새로 임베딩 {data['embedded']}) · {data['seconds']}초"]
+    plan = "계획 (쓰지 않음): " if args.dry_run else ""
+    lines = [f"{plan}추가 {data['added']} · 변경 {data['updated']} · 삭제 {data['removed']} · 이름 변경 "
+             f"{data['renamed']} · 변경 없음 {data['unchanged']} · 청크 {data['chunks']} (새로 임베딩 "
+             f"{data['embedded']}) · {data['seconds']}초"]
+    docs = data["documents"]
+    lines += [f"  + {s}" for s in docs["added"]] + [f"  - {s}" for s in docs["removed"]]
+    lines += [f"  ~ {s}: {', '.join(data['changes'].get(s, [])) or '내용 변경'}" for s in docs["updated"]]
+    lines += [f"  → {r['from']} ⇒ {r['to']}" for r in docs["renamed"]]
     lines += [f"  실패: {f['error']}" for f in data["failed"]]
     emit(args, data, "\n".join(lines))
     ingested = data["added"] + data["updated"] + data["unchanged"]

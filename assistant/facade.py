@@ -1,6 +1,7 @@
 """The `Assistant` facade: the one object the CLI and the UI talk to. Models load lazily, once."""
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import time
@@ -49,11 +50,33 @@ class Assistant:
         return self._index
 
     def ingest(self, paths: Iterable[Path] | None = None, keep_missing: bool = False, dry_run: bool = False,
-               progress: Progress | None = None) -> IngestReport:
+               progress: Progress | None = None, by: str | None = None) -> IngestReport:
         paths = list(paths or [self.settings.corpus_dir])
-        report = Indexer(self.settings, self.embedder, self.tokenizer).sync(paths, keep_missing, dry_run, progress)
+        report = Indexer(self.settings, self.embedder, self.tokenizer).sync(paths, keep_missing, dry_run, progress, by)
         self._index = None
         return report
+
+    def history(self, limit: int = 50) -> list[dict]:
+        """Past ingests, newest first, with their per-document and per-article changes (admin page)."""
+        from .history import History
+
+        history = History(self.settings.index_dir)
+        try:
+            return history.runs(limit)
+        finally:
+            history.close()
+
+    def recent_changes(self, source: str) -> list[str]:
+        from .history import History
+
+        if not (self.settings.index_dir / "history.sqlite").exists():
+            return []
+        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.settings.recent_change_days))
+        history = History(self.settings.index_dir)
+        try:
+            return history.recent_changes(source, since.isoformat(timespec="seconds"))
+        finally:
+            history.close()
 
     def check_question(self, question: str) -> str:
         question = (question or "").strip()
@@ -80,7 +103,8 @@ class Assistant:
         retrieve_ms = (time.perf_counter() - started) * 1000
         selector = EvidenceSelector(self.tokenizer, self.index.keyword, self.settings.refusal_dense_center,
                                     self.settings.refusal_dense_weight)
-        return AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend, mode)
+        return AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend, mode,
+                            self.recent_changes)
 
     def ask(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> Answer:
         stream = self.ask_stream(question, mode, filters)

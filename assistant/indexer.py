@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import json
 import logging
+import os
 import platform
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -15,9 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from ingest import Chunk, load_documents
+from ingest.diff import article_diff
 
 from .dense import DenseIndex
 from .embed import Embedder
+from .history import History
 from .keyword import TOKENIZER_VERSION, BM25Index, KoreanTokenizer
 from .settings import Settings
 from .store import CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, read_docstore, write_docstore
@@ -32,20 +37,30 @@ class IngestReport:
     updated: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
     unchanged: tuple[str, ...] = ()
+    renamed: tuple[tuple[str, str], ...] = ()  # (old source, new source) with identical content
+    changes: dict = field(default_factory=dict)  # source -> article-level diff of updated documents
     chunks: int = 0
     embedded: int = 0
     failed: tuple[dict, ...] = ()
     seconds: float = 0.0
     dry_run: bool = False
     generation: str | None = None
-    extra: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {"added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
-                "unchanged": len(self.unchanged), "chunks": self.chunks, "embedded": self.embedded,
-                "failed": list(self.failed), "seconds": round(self.seconds, 2), "dry_run": self.dry_run,
+                "unchanged": len(self.unchanged), "renamed": len(self.renamed), "chunks": self.chunks,
+                "embedded": self.embedded, "failed": list(self.failed), "seconds": round(self.seconds, 2),
+                "dry_run": self.dry_run, "generation": self.generation,
                 "documents": {"added": list(self.added), "updated": list(self.updated),
-                              "removed": list(self.removed), "unchanged": list(self.unchanged)}}
+                              "removed": list(self.removed), "unchanged": list(self.unchanged),
+                              "renamed": [{"from": a, "to": b} for a, b in self.renamed]},
+                "changes": self.changes}
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the crash-safety tests: ASSISTANT_CRASH_AT=<name> kills the process right here."""
+    if os.environ.get("ASSISTANT_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def text_key(prefix: str, text: str) -> str:
@@ -69,7 +84,7 @@ class Indexer:
         self.settings, self.embedder, self.tokenizer = settings, embedder, tokenizer
 
     def sync(self, paths: Iterable[Path], keep_missing: bool = False, dry_run: bool = False,
-             progress: Progress | None = None) -> IngestReport:
+             progress: Progress | None = None, by: str | None = None) -> IngestReport:
         started = time.perf_counter()
         folder = IndexFolder(self.settings.index_dir)
         paths = [Path(p) for p in paths]
@@ -79,28 +94,37 @@ class Indexer:
             live = folder.current()
             old_docs, old_chunks = read_docstore(live) if live else ([], [])
             batch = load_documents(paths, self.settings.chunk_max_chars, self.settings.max_file_mb * 2**20)
+            crash_point("parsed")
             failed_sources = {f.source for f in batch.failures}
             old_by_source = {d["source"]: d for d in old_docs}
             new_by_source = {d.meta.source: d for d in batch.documents}
-            added = tuple(s for s in new_by_source if s not in old_by_source)
             updated = tuple(s for s in new_by_source if s in old_by_source
                             and old_by_source[s]["content_sha256"] != new_by_source[s].meta.content_sha256)
-            unchanged = tuple(s for s in new_by_source if s not in added and s not in updated)
+            unchanged = tuple(s for s in new_by_source if s in old_by_source and s not in updated)
             # A file that failed to parse this time keeps its previous version rather than vanishing.
             kept = {s for s in old_by_source if s not in new_by_source and (keep_missing or s in failed_sources)}
-            removed = tuple(s for s in old_by_source if s not in new_by_source and s not in kept)
-            failed = tuple({"source": f.source, "error": f.error} for f in batch.failures)
+            gone = [s for s in old_by_source if s not in new_by_source and s not in kept]
+            fresh = [s for s in new_by_source if s not in old_by_source]
+            renamed = self._renames(gone, fresh, old_by_source, new_by_source)
+            added = tuple(s for s in fresh if s not in {b for _, b in renamed})
+            removed = tuple(s for s in gone if s not in {a for a, _ in renamed})
+            old_chunks_by_source: dict[str, list[Chunk]] = {}
+            for c in old_chunks:
+                old_chunks_by_source.setdefault(c.source, []).append(c)
+            changes = {s: article_diff(old_chunks_by_source.get(s, []), list(new_by_source[s].chunks)) for s in updated}
             chunks: list[Chunk] = [c for d in batch.documents for c in d.chunks]
             chunks += [c for c in old_chunks if c.source in kept]
-            report = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, chunks=len(chunks),
-                          failed=failed)
-            if dry_run:
-                return IngestReport(**report, dry_run=True, seconds=time.perf_counter() - started)
-            if not chunks:
-                return IngestReport(**report, seconds=time.perf_counter() - started)
+            report = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, renamed=renamed,
+                          changes=changes, chunks=len(chunks), failed=tuple({"source": f.source, "error": f.error}
+                                                                            for f in batch.failures))
+            nothing_changed = live is not None and not (added or updated or removed or renamed)
+            if dry_run or not chunks or nothing_changed:
+                return IngestReport(**report, dry_run=dry_run, seconds=time.perf_counter() - started,
+                                    generation=live.name if live else None)
             cache = Cache(folder.root / "cache.sqlite")
             try:
                 vectors, embedded = self._vectors(chunks, cache, progress)
+                crash_point("embedded")
                 tokens = self._tokens(chunks, cache)
             finally:
                 cache.close()
@@ -114,10 +138,44 @@ class Indexer:
             BM25Index.build(tokens).save(gen)
             manifest = self._manifest(documents, chunks, dense.kind, now, live)
             (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-            final = folder.publish(gen)
+            crash_point("written")
+            final = folder.publish(gen, crash_point)
+            result = IngestReport(**report, embedded=embedded, seconds=time.perf_counter() - started,
+                                  generation=final.name)
+            self._record(folder.root, result, old_by_source, new_by_source, old_chunks_by_source, by)
         log.info("ingest.done", extra={"chunks": len(chunks), "embedded": embedded, "generation": final.name})
-        return IngestReport(**report, embedded=embedded, seconds=time.perf_counter() - started,
-                            generation=final.name)
+        return result
+
+    @staticmethod
+    def _renames(gone, fresh, old_by_source, new_by_source) -> tuple[tuple[str, str], ...]:
+        """A file that disappeared and one that appeared with the same content: a rename, not a new document."""
+        by_sha = {old_by_source[s]["content_sha256"]: s for s in gone}
+        pairs = []
+        for s in fresh:
+            old = by_sha.pop(new_by_source[s].meta.content_sha256, None)
+            if old:
+                pairs.append((old, s))
+        return tuple(pairs)
+
+    def _record(self, root: Path, report: IngestReport, old_by_source, new_by_source, old_chunks_by_source,
+                by: str | None) -> None:
+        """History row for the admin page; the text of amended and removed documents is kept as a prior version."""
+        rows = [{"source": s, "change": "added", "new_sha": new_by_source[s].meta.content_sha256}
+                for s in report.added]
+        rows += [{"source": s, "change": "updated", "old_sha": old_by_source[s]["content_sha256"],
+                  "new_sha": new_by_source[s].meta.content_sha256, "articles": report.changes.get(s, [])}
+                 for s in report.updated]
+        rows += [{"source": s, "change": "removed", "old_sha": old_by_source[s]["content_sha256"]}
+                 for s in report.removed]
+        rows += [{"source": b, "change": f"renamed from {a}", "old_sha": old_by_source[a]["content_sha256"],
+                  "new_sha": new_by_source[b].meta.content_sha256} for a, b in report.renamed]
+        superseded = [c for s in report.updated + report.removed for c in old_chunks_by_source.get(s, [])]
+        history = History(root)
+        try:
+            history.record(by or os.environ.get("USER") or getpass.getuser(), report.generation or "",
+                           report.to_json() | {"documents": None}, rows, superseded)
+        finally:
+            history.close()
 
     def _vectors(self, chunks: list[Chunk], cache: Cache, progress: Progress | None) -> tuple[np.ndarray, int]:
         keys = [text_key(self.embedder.model_id, c.embed_text) for c in chunks]

@@ -40,6 +40,7 @@ class Settings:
     refusal_dense_center: float = 0.88
     refusal_dense_weight: float = 4.0
     max_question_chars: int = 1000
+    recent_change_days: int = 90  # answers mention amendments ingested within this many days
     default_department: str = "가온시 민원봉사과"
     default_contact: str = "☎ 031-000-0120"
     # generative backends (optional)

@@ -79,7 +79,7 @@ class IndexFolder:
         gen.mkdir(parents=True)
         return gen
 
-    def publish(self, building: Path) -> Path:
+    def publish(self, building: Path, checkpoint=lambda name: None) -> Path:
         """Rename the finished generation into place, then switch CURRENT: a crash before the switch leaves the
         previous generation live; a crash after it leaves the new one live. Nothing is ever half-written."""
         final = self.root / building.name.replace(".building-", "gen-")
@@ -88,7 +88,9 @@ class IndexFolder:
                 os.fsync(fh.fileno())
         os.rename(building, final)
         fsync_dir(self.root)
+        checkpoint("renamed")
         write_atomic(self.root / "CURRENT", final.name.encode())
+        checkpoint("published")
         self.prune(keep={final.name})
         return final
 
@@ -192,3 +194,25 @@ def live_generation(root: Path) -> Path:
 
 def chunk_dict(chunk: Chunk) -> dict:
     return asdict(chunk)
+
+
+def check_consistency(root: Path) -> dict:
+    """Load the live generation and check it is whole: every part holds the same chunks, none twice.
+    Used after crashes (tests, `scripts/crash_test.py`); raises AssertionError with what is wrong."""
+    from .dense import DenseIndex
+    from .keyword import BM25Index
+
+    gen = live_generation(root)
+    manifest = read_manifest(gen)
+    documents, chunks = read_docstore(gen)
+    ids = [c.chunk_id for c in chunks]
+    assert len(ids) == len(set(ids)), "duplicate chunks"
+    assert len({d["source"] for d in documents}) == len(documents), "duplicate documents"
+    assert {c.source for c in chunks} == {d["source"] for d in documents}, "chunks and documents disagree"
+    assert sum(d["n_chunks"] for d in documents) == len(chunks), "chunk counts disagree"
+    vectors = np.load(gen / "vectors.npy")
+    assert vectors.shape[0] == len(chunks), "vectors and chunks disagree"
+    assert DenseIndex.load(gen).size == len(chunks), "FAISS index and chunks disagree"
+    assert BM25Index.load(gen).n_docs == len(chunks), "keyword index and chunks disagree"
+    assert manifest["counts"]["chunks"] == len(chunks), "manifest counts disagree"
+    return {"generation": gen.name, "documents": len(documents), "chunks": len(chunks)}
