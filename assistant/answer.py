@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from ingest.structure import line_anchors
 
 from .errors import BackendUnavailable
+from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, looks_like_injection, sentences
 from .keyword import BM25Index, KoreanTokenizer
 from .retrieve import Hit
 from .settings import Settings
@@ -118,6 +119,8 @@ class EvidenceSelector:
         for anchor, line in zip(anchors, lines):
             if line.endswith(" …") or (line.startswith("[") and line.endswith("]")):
                 continue  # a repeated 항 lead or a field heading is context, not a statement
+            if looks_like_injection(line):
+                continue  # text that tries to instruct the assistant is never repeated as an answer
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
             if len(quote) >= 8:
                 out.append((anchor, quote))
@@ -154,6 +157,7 @@ class ExtractiveBackend:
     """Composes the answer from quoted 항/호 text in a fixed template; deterministic, runs everywhere."""
 
     name = "extractive"
+    generative = False
 
     def compose(self, question: str, evidence: list[Evidence], mode: str) -> Iterator[str]:
         first = evidence[0].citation
@@ -170,8 +174,11 @@ class ExtractiveBackend:
 def make_backend(settings: Settings):
     if settings.backend == "extractive":
         return ExtractiveBackend()
-    raise BackendUnavailable(f"답변 생성 방식 '{settings.backend}'은(는) 아직 이 설치본에서 쓸 수 없습니다. "
-                             "설정의 backend를 'extractive'로 바꾸거나 해당 모델을 설정해 주세요.")
+    if settings.backend == "openai":
+        return OpenAIBackend(settings.llm_endpoint, settings.llm_model_name)
+    if settings.backend == "llama_cpp":
+        return LlamaCppBackend(settings.llm_model_path, settings.threads, chat_format=settings.llm_chat_format or None)
+    raise BackendUnavailable(f"알 수 없는 답변 방식입니다: '{settings.backend}' (extractive, llama_cpp, openai 중 하나)")
 
 
 class AnswerStream:
@@ -189,7 +196,14 @@ class AnswerStream:
         refused = not evidence or support < self.settings.min_support
         pieces: list[str] = []
         first_token = None
-        stream = self._refusal(support) if refused else self._backend.compose(self.question, evidence, self.mode)
+        self._citations = [e.citation for e in evidence]
+        self._model = self._backend.name
+        if refused:
+            stream = self._refusal(support)
+        elif getattr(self._backend, "generative", False):
+            stream = self._generated(evidence)
+        else:
+            stream = self._backend.compose(self.question, evidence, self.mode)
         if not refused:
             stream = itertools.chain(stream, self._change_notes(evidence))
         for piece in stream:
@@ -198,13 +212,29 @@ class AnswerStream:
             pieces.append(piece)
             yield piece
         total = (time.perf_counter() - self._started) * 1000
-        citations = () if refused else tuple(dict.fromkeys(e.citation for e in evidence))
+        citations = () if refused else tuple(dict.fromkeys(self._citations))
         self.result = Answer(
             question=self.question, answer="".join(pieces).strip(), citations=citations, refused=refused,
-            referral=self._referral(support) if refused else None, model=self._backend.name,
+            referral=self._referral(support) if refused else None, model=self._model,
             timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
                         "total": round(total, 1)},
             support=support, hits=tuple(self.hits))
+
+    def _generated(self, evidence: list[Evidence]) -> Iterator[str]:
+        """Stream the model's sentences that pass the citation check; with none, fall back to the extractive answer."""
+        hits = self.hits[:4]
+        checker = CitationChecker(hits, self._selector.tokenizer)
+        self._citations = []
+        for sentence in sentences(self._backend.stream(build_messages(self.question, hits, self.mode))):
+            checked = checker.check(sentence)
+            if checked is None:
+                continue  # unsupported, uncited or citing what was not retrieved: never shown
+            self._citations += list(checked.citations)
+            yield f"{checked.text} {' '.join(c.label for c in checked.citations)}\n"
+        if not self._citations:
+            self._citations = [e.citation for e in evidence]
+            self._model = f"{self._backend.name} → extractive"
+            yield from ExtractiveBackend().compose(self.question, evidence, self.mode)
 
     def _change_notes(self, evidence: list[Evidence]) -> Iterator[str]:
         """Say so when a cited article was amended, added or removed by a recent re-ingest."""

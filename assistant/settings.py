@@ -47,6 +47,7 @@ class Settings:
     llm_model_path: str = ""
     llm_endpoint: str = ""
     llm_model_name: str = ""
+    llm_chat_format: str = ""  # e.g. "gemma" for GGUF files without a chat template
     # ui
     ui_port: int = 8501
     log_level: str = "WARNING"

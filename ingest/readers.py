@@ -72,6 +72,8 @@ def read_pdf(path: Path, source: str) -> list[Page]:
     from pypdf.errors import DependencyError, FileNotDecryptedError, PdfReadError
 
     data = path.read_bytes()
+    if b"%PDF-" not in data[:1024]:
+        raise CorruptDocument(source, "PDF 머리(%PDF-)가 없어 PDF 파일이 아닙니다")
     # Acrobat only requires %%EOF within the last 1024 bytes; without it the file was cut off (e.g. a failed
     # upload). pypdf would quietly recover the first pages, and a document missing its end must not look whole.
     if b"%%EOF" not in data[-1024:]:
@@ -108,7 +110,7 @@ def read_pdf(path: Path, source: str) -> list[Page]:
 class _HTMLText(HTMLParser):
     """Block elements become lines, h1..h6 become `#` lines, table rows become " | " lines."""
 
-    SKIP = {"script", "style", "nav", "noscript", "template", "svg", "head"}
+    SKIP = {"script", "style", "nav", "noscript", "template", "svg", "title"}  # title is kept apart
     BLOCK = {"p", "div", "section", "article", "main", "header", "footer", "aside", "li", "ul", "ol", "dl", "dt",
              "dd", "blockquote", "pre", "br", "hr", "table", "caption", "form", "figure", "figcaption", "address"}
 
@@ -121,6 +123,7 @@ class _HTMLText(HTMLParser):
         self.heading = 0
         self.row: list[str] | None = None
         self.cell: list[str] | None = None
+        self.nested = 0  # depth of tables inside the open cell
         self.title: list[str] | None = None
         self.title_text = ""
         self.has_h1 = False
@@ -133,6 +136,17 @@ class _HTMLText(HTMLParser):
             if line.strip():
                 self.lines.append(("#" * self.heading + " " if self.heading else "") + line.strip())
 
+    def end_cell(self):
+        if self.cell is not None and self.row is not None:
+            self.row.append(" ".join("".join(self.cell).split()))
+        self.cell = None
+
+    def end_row(self):
+        self.end_cell()
+        if self.row is not None and any(self.row):
+            self.lines.append(TABLE_SEP.join(self.row))
+        self.row = None
+
     def handle_starttag(self, tag, attrs):
         if tag == "title":
             self.title = []
@@ -141,13 +155,22 @@ class _HTMLText(HTMLParser):
             return
         if self.skip:
             return
-        if tag == "tr":
+        if self.cell is not None and (self.nested or tag == "table"):
+            # a table inside a cell stays inside that cell as text; the outer row is what a reader sees
+            self.nested += tag == "table"
+            self.cell.append(" ")
+        elif tag == "tr":  # old pages often leave </td> and </tr> out: a new row or cell closes the open one
             self.flush()
+            self.end_row()
             self.row = []
-        elif tag in ("td", "th") and self.row is not None:
+        elif tag in ("td", "th"):
+            self.end_cell()
+            if self.row is None:
+                self.flush()
+                self.row = []
             self.cell = []
         elif self.cell is not None:
-            if tag in ("br", "p", "div", "li"):
+            if tag in self.BLOCK:
                 self.cell.append(" ")
         elif re.fullmatch(r"h[1-6]", tag):
             self.flush()
@@ -165,13 +188,13 @@ class _HTMLText(HTMLParser):
             return
         if self.skip:
             return
-        if tag in ("td", "th") and self.cell is not None and self.row is not None:
-            self.row.append(" ".join("".join(self.cell).split()))
-            self.cell = None
-        elif tag == "tr" and self.row is not None:
-            if any(self.row):
-                self.lines.append(TABLE_SEP.join(self.row))
-            self.row, self.cell = None, None
+        if self.nested:
+            self.nested -= tag == "table"
+            self.cell.append(" ")
+        elif tag in ("td", "th"):
+            self.end_cell()
+        elif tag in ("tr", "table"):
+            self.end_row()
         elif self.cell is not None:
             return
         elif re.fullmatch(r"h[1-6]", tag):
@@ -189,6 +212,7 @@ class _HTMLText(HTMLParser):
         (self.cell if self.cell is not None else self.buf).append(data)
 
     def text(self) -> str:
+        self.end_row()
         self.flush()
         lines = self.lines
         if not self.has_h1 and self.title_text:  # the document title is what find_title looks for
@@ -213,8 +237,11 @@ def decode_html(data: bytes, source: str) -> str:
 
 
 def read_html(path: Path, source: str) -> list[Page]:
+    data = path.read_bytes()
+    if b"\x00" in data[:4096] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise CorruptDocument(source, "HTML 파일에 이진 데이터가 있습니다")
     parser = _HTMLText()
-    parser.feed(decode_html(path.read_bytes(), source))
+    parser.feed(decode_html(data, source))
     parser.close()
     return [Page(None, parser.text())]
 
@@ -257,8 +284,25 @@ def read_xml(zf: zipfile.ZipFile, name: str, source: str):
         raise CorruptDocument(source, f"{name}: {type(exc).__name__}") from exc
 
 
-def heading_line(level: int, text: str) -> str:
-    return f"{'#' * min(level, 6)} {text}" if level else text
+TITLE = -1  # level of a DOCX "Title" paragraph; 0 is body text, 1.. are heading levels
+
+
+def outline_text(items: list[tuple[int, str]]) -> str:
+    """(level, text) lines -> text with markdown headings.
+
+    structure.find_title takes the first `#` line as the document's title. So when the document has a title of its
+    own (a Title-style paragraph, or a plain paragraph before the first heading, as ordinances in 한글 usually
+    have), headings move one level down and `#` is left to that title; otherwise heading 1 is `#`."""
+    shift = 1 if any(lv == TITLE for lv, _ in items) or items and items[0][0] == 0 else 0
+    lines = []
+    for level, text in items:
+        if level == TITLE:
+            lines.append(f"# {text}")
+        elif level:
+            lines.append(f"{'#' * min(level + shift, 6)} {text}")
+        else:
+            lines.append(text)
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- DOCX
@@ -277,7 +321,7 @@ def docx_heading_levels(zf: zipfile.ZipFile, source: str) -> dict[str, int]:
                     "").lower()
         m = re.fullmatch(r"heading (\d)", name)
         if name == "title":
-            levels[sid] = 1
+            levels[sid] = TITLE
         elif m:
             levels[sid] = int(m.group(1))
         else:
@@ -306,7 +350,7 @@ def docx_text(el) -> str:
     return " ".join("".join(parts).split())
 
 
-def docx_blocks(body, levels: dict[str, int], out: list[str]) -> None:
+def docx_blocks(body, levels: dict[str, int], out: list[tuple[int, str]]) -> None:
     for el in body:
         tag = local(el.tag)
         if tag == "p":
@@ -320,13 +364,13 @@ def docx_blocks(body, levels: dict[str, int], out: list[str]) -> None:
                                   for k, v in s.attrib.items() if local(k) == "val"), None)
                     level = levels.get(style, 0) if style else 0
                     level = level or docx_outline_level(ppr)
-            out.append(heading_line(level, text))
+            out.append((level, text))
         elif tag == "tbl":
             for tr in el:
                 if local(tr.tag) == "tr":
                     cells = [docx_text(tc) for tc in tr if local(tc.tag) == "tc"]
                     if any(cells):
-                        out.append(TABLE_SEP.join(cells))
+                        out.append((0, TABLE_SEP.join(cells)))
         elif tag in ("sdt", "sdtContent", "customXml", "ins", "smartTag"):  # wrappers around ordinary blocks
             docx_blocks(el, levels, out)
 
@@ -338,9 +382,9 @@ def read_docx(path: Path, source: str) -> list[Page]:
     body = next((el for el in root if local(el.tag) == "body"), None)
     if body is None:
         raise CorruptDocument(source, "word/document.xml에 본문(body)이 없습니다")
-    lines: list[str] = []
-    docx_blocks(body, levels, lines)
-    return [Page(None, "\n".join(lines))]
+    items: list[tuple[int, str]] = []
+    docx_blocks(body, levels, items)
+    return [Page(None, outline_text(items))]
 
 
 # ---------------------------------------------------------------- HWPX
@@ -375,24 +419,25 @@ def hwpx_runs(el, parts: list[str], nested: list) -> None:
             hwpx_runs(sub, parts, nested)
 
 
-def hwpx_paragraph(p, levels: dict[str, int], out: list[str]) -> None:
+def hwpx_paragraph(p, levels: dict[str, int], out: list[tuple[int, str]]) -> None:
     parts: list[str] = []
     nested: list = []
     hwpx_runs(p, parts, nested)
     text = " ".join("".join(parts).split())
     if text:
-        out.append(heading_line(levels.get(p.get("paraPrIDRef", ""), 0), text))
+        out.append((levels.get(p.get("paraPrIDRef", ""), 0), text))
     for el in nested:
         if local(el.tag) == "tbl":
             for tr in (x for x in el if local(x.tag) == "tr"):
                 cells = []
                 for tc in (x for x in tr if local(x.tag) == "tc"):
-                    inner: list[str] = []
-                    for cp in (x for x in tc.iter() if local(x.tag) == "p"):
-                        hwpx_paragraph(cp, {}, inner)
-                    cells.append(" ".join(inner))
+                    inner: list[tuple[int, str]] = []
+                    for sub in (x for x in tc if local(x.tag) == "subList"):
+                        for cp in (x for x in sub if local(x.tag) == "p"):
+                            hwpx_paragraph(cp, {}, inner)  # a nested table comes back as rows kept in this cell
+                    cells.append(" ".join(t for _, t in inner))
                 if any(cells):
-                    out.append(TABLE_SEP.join(cells))
+                    out.append((0, TABLE_SEP.join(cells)))
         else:
             for sp in (x for x in el if local(x.tag) == "p"):
                 hwpx_paragraph(sp, levels, out)
@@ -408,12 +453,12 @@ def read_hwpx(path: Path, source: str) -> list[Page]:
         if not sections:
             raise CorruptDocument(source, "Contents/section*.xml 본문이 없습니다")
         levels = hwpx_heading_levels(zf, source)
-        lines: list[str] = []
+        items: list[tuple[int, str]] = []
         for name in sections:
             for p in read_xml(zf, name, source):  # top-level paragraphs; tables inside are handled per paragraph
                 if local(p.tag) == "p":
-                    hwpx_paragraph(p, levels, lines)
-    return [Page(None, "\n".join(lines))]
+                    hwpx_paragraph(p, levels, items)
+    return [Page(None, outline_text(items))]
 
 
 # ---------------------------------------------------------------- HWP 5.0 (OLE compound file)
@@ -457,6 +502,8 @@ def hwp_para_text(payload: bytes) -> str:
             continue
         if c in HWP_SPACE_CONTROLS:
             keep.append(32)
+        elif c == 11:  # a table or drawing sits here: text before and after it are separate lines
+            keep.append(10)
         i += 1 if c in HWP_CHAR_CONTROLS else 8
     # decode the kept UTF-16 units together so that surrogate pairs (rare Hanja) come out whole
     return struct.pack(f"<{len(keep)}H", *keep).decode("utf-16-le", errors="replace")
@@ -488,9 +535,9 @@ def hwp_outline_levels(docinfo: bytes) -> dict[int, int]:
     return levels
 
 
-def hwp_section_lines(data: bytes, levels: dict[int, int]) -> list[str]:
+def hwp_section_lines(data: bytes, levels: dict[int, int]) -> list[tuple[int, str]]:
     """Paragraph records become lines; the paragraphs inside a table's cells are gathered per row and cell."""
-    lines: list[str] = []
+    lines: list[tuple[int, str]] = []
     table: dict | None = None  # {"level": ctrl level, "cells": {(row, col): [text]}, "cur": (row, col) | None}
     heading = 0
 
@@ -501,7 +548,7 @@ def hwp_section_lines(data: bytes, levels: dict[int, int]) -> list[str]:
         for row in sorted(rows):
             cells = [t for _, t in sorted(rows[row])]
             if any(cells):
-                lines.append(TABLE_SEP.join(cells))
+                lines.append((0, TABLE_SEP.join(cells)))
 
     for tag, level, payload in hwp_records(data):
         if table is not None and level <= table["level"]:
@@ -510,13 +557,14 @@ def hwp_section_lines(data: bytes, levels: dict[int, int]) -> list[str]:
         if tag == TAG_PARA_HEADER and len(payload) >= 10:
             heading = levels.get(struct.unpack_from("<H", payload, 8)[0], 0)
         elif tag == TAG_PARA_TEXT:
-            text = " ".join(hwp_para_text(payload).split())
-            if not text:
-                continue
-            if table is not None and table["cur"] is not None:
-                table["cells"].setdefault(table["cur"], []).append(text)
-            else:
-                lines.append(heading_line(heading, text))
+            for piece in hwp_para_text(payload).split("\n"):
+                text = " ".join(piece.split())
+                if not text:
+                    continue
+                if table is not None and table["cur"] is not None:
+                    table["cells"].setdefault(table["cur"], []).append(text)
+                else:
+                    lines.append((heading, text))
         elif tag == TAG_CTRL_HEADER and payload[:4] == CTRL_TABLE and table is None:
             table = {"level": level, "cells": {}, "cur": None}
         elif tag == TAG_LIST_HEADER and table is not None and level == table["level"] + 1 and len(payload) >= 12:
@@ -530,7 +578,8 @@ def hwp_section_lines(data: bytes, levels: dict[int, int]) -> list[str]:
 def read_hwp(path: Path, source: str) -> list[Page]:
     import olefile
 
-    head = path.read_bytes()[:64]
+    with path.open("rb") as fh:
+        head = fh.read(64)
     if head.startswith(HWP_SIGNATURE):  # HWP 3.x is not a compound file; it starts with the signature itself
         raise UnsupportedFormat(source, "HWP 3.x 이전 형식입니다. 한글에서 HWP 5.0 이상(.hwp) 또는 HWPX로 다시 저장해 주세요")
     if not olefile.isOleFile(str(path)):
@@ -571,13 +620,14 @@ def read_hwp(path: Path, source: str) -> list[Page]:
             raise
         except (OSError, ValueError, struct.error) as exc:
             raise CorruptDocument(source, f"HWP 구조 오류: {type(exc).__name__}") from exc
-    return [Page(None, "\n".join(lines))]
+    return [Page(None, outline_text(lines))]
 
 
 # ---------------------------------------------------------------- dispatch
 
 FORMAT_NAMES = {"text": "텍스트", "html": "HTML 문서", "pdf": "PDF", "docx": "DOCX(워드)", "hwpx": "HWPX(한글)",
-                "hwp": "HWP(한글)"}
+                "hwp": "HWP(한글)", "zip": "ZIP 압축 파일",
+                "binary": "알 수 없는 이진 파일"}
 READERS: dict[str, Callable[[Path, str], list[Page]]] = {
     "text": read_text,
     "html": read_html,

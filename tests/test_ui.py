@@ -1,19 +1,289 @@
-"""Streamlit AppTest: the chat page asks the real assistant and renders the answer with its sources."""
+"""Streamlit AppTest of every page on the bundled corpus with the real models: staff chat, citizen kiosk (masking,
+reset, idle reset, public documents only), admin console (refusal without the password, uploads, re-ingest) and the
+public AI register. Plus the message catalogue and the admin password hash."""
 from __future__ import annotations
 
+import json
+import shutil
+import time
+
+import pytest
 from streamlit.testing.v1 import AppTest
+
+from ui.admin_hash import is_valid, make_hash, verify
+from ui.messages import MESSAGES
 
 from .conftest import ROOT
 
+PASSWORD = "가온-관리자-2025"
+INTERNAL_TITLE = "민원 처리 및 정보공개 청구 업무 매뉴얼"  # the one internal manual under corpora/manuals/
 
-def test_chat_page_answers_with_sources(assistant, monkeypatch):
+
+@pytest.fixture()
+def ui_env(assistant, monkeypatch, tmp_path):
+    """The app pointed at the session index, with feedback in a fresh folder and no admin password."""
     monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(assistant.settings.index_dir))
-    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(assistant.settings.corpus_dir))
+    monkeypatch.setenv("ASSISTANT_FEEDBACK_DIR", str(tmp_path / "feedback"))
+    monkeypatch.delenv("ASSISTANT_ADMIN_PASSWORD_HASH", raising=False)
+    monkeypatch.delenv("ASSISTANT_UI_MODE", raising=False)
+    monkeypatch.chdir(tmp_path)  # no assistant.toml from the working directory
+    return tmp_path
+
+
+def app(page: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=180)
     at.run()
-    assert not at.exception
+    assert not at.exception, at.exception
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+        assert not at.exception, at.exception
+    return at
+
+
+def texts(at: AppTest) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "warning", "info", "error", "success", "title", "code")
+             for e in getattr(at, kind)]
+    parts += [str(b.label) for b in at.button]
+    return "\n".join(str(p) for p in parts)
+
+
+def admin_actions_visible(at: AppTest) -> bool:
+    labels = {b.label for b in at.button}
+    return bool(at.get("file_uploader")) or bool(at.tabs) or bool(at.json) or bool(at.dataframe) or any(
+        label in labels for label in ("다시 색인하기", "올린 파일 저장", "로그아웃"))
+
+
+# ---------------------------------------------------------------- staff chat
+
+
+def test_chat_streams_answer_with_clickable_sources_copy_feedback_and_export(ui_env):
+    at = app()
     assert "행정 도우미" in at.title[0].value
     at.chat_input[0].set_value("기초연금은 몇 살부터 받을 수 있나요?").run()
     assert not at.exception
-    texts = " ".join(m.value for m in at.markdown)
-    assert "기초연금" in texts
-    assert at.expander, "sources are shown under the answer"
+    history = at.session_state["chat_history"]
+    answer = history[-1]["answer"]
+    assert not answer.refused and answer.citations
+    page = texts(at)
+    assert "65세" in page
+    cites = [b for b in at.button if b.label.startswith("📄")]
+    assert len(cites) == len(answer.citations)
+    # the side panel shows the full text of the cited chunk, with the quote marked
+    cites[-1].click().run()
+    assert at.session_state["chat_selected"] == (0, len(answer.citations) - 1)
+    panel = [m.value for m in at.markdown if "source-text" in m.value]
+    assert panel and "<mark>" in panel[0]
+    hit_text = next(h.chunk.text for h in answer.hits if answer.citations[-1].quote in h.chunk.text)
+    assert hit_text.split("\n")[-1][:20] in panel[0]  # the whole chunk, not only the quote
+    # copy block carries the answer and its citations
+    code = at.code[0].value
+    assert answer.citations[0].label in code and answer.citations[0].source in code
+    # feedback with a comment is stored masked for the admins
+    at.text_input(key="fb_comment_0").set_value("민원인 900101-1234567 건에 잘 맞았어요").run()
+    at.button(key="fb_down_0").click().run()
+    assert not at.exception
+    lines = (ui_env / "feedback" / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
+    record = json.loads(lines[-1])
+    assert record["rating"] == "down" and "900101" not in record["comment"] and "[주민등록번호]" in record["comment"]
+    assert record["citations"] == [c.label for c in answer.citations]
+    assert "의견이 관리자에게 전달되었습니다" in texts(at)
+    # the conversation exports as Markdown
+    assert at.sidebar.get("download_button")
+    from ui.common import export_markdown
+
+    md = export_markdown(history, "ko")
+    assert md.startswith("# ") and "기초연금은 몇 살부터" in md and answer.citations[0].label in md
+
+
+def test_chat_warns_when_retrieval_is_weak_and_filters_apply(ui_env):
+    at = app()
+    at.chat_input[0].set_value("주차위반 과태료는 얼마인가요?").run()
+    assert not at.exception
+    assert at.session_state["chat_history"][-1]["answer"].refused
+    assert any("답을 찾지 못했습니다" in w.value for w in at.warning)
+    # doc-type filter: only ordinances
+    at.sidebar.multiselect(key="chat_doc_types").set_value(["ordinance"]).run()
+    at.chat_input[0].set_value("경로당 냉난방비 지원").run()
+    answer = at.session_state["chat_history"][-1]["answer"]
+    assert answer.citations and all(c.source.startswith("ordinances/") for c in answer.citations)
+    assert all(h.chunk.doc_type == "ordinance" for h in answer.hits)
+    # effective-date filter: nothing was in force in 1990
+    at.sidebar.toggle(key="chat_in_force").set_value(True).run()
+    import datetime as dt
+
+    at.sidebar.date_input(key="chat_date").set_value(dt.date(1990, 1, 1)).run()
+    at.chat_input[0].set_value("경로당 냉난방비 지원").run()
+    answer = at.session_state["chat_history"][-1]["answer"]
+    assert all((h.chunk.effective_date or "") <= "1990-01-01" for h in answer.hits)
+    assert len(at.session_state["chat_history"]) == 3
+    assert "지원하지 않는" not in texts(at)
+
+
+def test_english_ui_from_the_catalogue(ui_env):
+    at = app()
+    at.sidebar.radio(key="lang").set_value("en").run()
+    assert "Administrative Assistant" in at.title[0].value
+
+
+def test_catalogue_has_every_key_in_both_languages():
+    assert set(MESSAGES["ko"]) == set(MESSAGES["en"])
+    assert len(MESSAGES["ko"]["kiosk_examples"]) >= 3
+
+
+# ---------------------------------------------------------------- kiosk
+
+
+def test_kiosk_masks_personal_data_and_resets_on_home_button(ui_env):
+    at = app("kiosk")
+    page = texts(at)
+    assert "무엇을 도와드릴까요" in page and "개인정보" in page
+    welfare = next(b for b in at.button if "복지 서비스 찾기" in b.label)
+    assert welfare.disabled and "준비 중" in welfare.label
+    at.text_input[0].set_value("기초연금 신청은 어디서 하나요? 제 번호는 010-1234-5678 이에요")
+    at.button(key=f"FormSubmitter:kiosk_form_{at.session_state['kiosk_nonce']}-물어보기").click().run()
+    assert not at.exception
+    page = texts(at)
+    assert "[전화번호]" in page and "010-1234-5678" not in page
+    assert "010-1234-5678" not in repr(at.session_state.filtered_state)
+    assert "기초연금" in page
+    home = next(b for b in at.button if "처음으로" in b.label)
+    home.click().run()
+    assert "kiosk_qa" not in at.session_state
+    assert "[전화번호]" not in texts(at) and "기초연금 신청은" not in texts(at)
+    assert all(not w.value for w in at.text_input)
+
+
+def test_kiosk_example_button_and_idle_reset(ui_env):
+    at = app("kiosk")
+    example = MESSAGES["ko"]["kiosk_examples"][0]
+    next(b for b in at.button if b.label == example).click().run()
+    assert not at.exception
+    assert at.session_state["kiosk_qa"]["question"] == example
+    assert example in texts(at)
+    # a rerun within the timeout keeps it; one after the timeout finds nothing of the last person
+    at.run()
+    assert "kiosk_qa" in at.session_state
+    at.session_state["kiosk_last_active"] = time.time() - 10_000
+    at.run()
+    assert "kiosk_qa" not in at.session_state
+    assert example not in "\n".join(m.value for m in at.markdown)
+
+
+def test_kiosk_never_shows_internal_documents(ui_env, assistant):
+    question = "정보공개 청구 결정 기간은?"
+    staff = assistant.ask(question, mode="staff")
+    assert any(INTERNAL_TITLE in c.title for c in staff.citations), "the question does reach the internal manual"
+    at = app("kiosk")
+    at.text_input[0].set_value(question)
+    at.button(key=f"FormSubmitter:kiosk_form_{at.session_state['kiosk_nonce']}-물어보기").click().run()
+    assert not at.exception
+    page = texts(at)
+    assert INTERNAL_TITLE not in page and "매뉴얼" not in page
+    assert INTERNAL_TITLE not in repr(at.session_state.filtered_state)
+
+
+def test_kiosk_mode_offers_only_public_pages(ui_env, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_UI_MODE", "kiosk")
+    at = app()
+    assert "무엇을 도와드릴까요" in texts(at)
+    assert "chat_history" not in at.session_state
+    assert not at.sidebar.radio  # no staff navigation or language switch on a kiosk
+
+
+# ---------------------------------------------------------------- admin
+
+
+def test_admin_hash_roundtrip():
+    stored = make_hash(PASSWORD, iterations=1000)
+    assert is_valid(stored) and stored.startswith("pbkdf2_sha256$1000$")
+    assert PASSWORD not in stored
+    assert verify(PASSWORD, stored) and not verify("틀린 비밀번호", stored) and not verify("", stored)
+    assert not verify(PASSWORD, "") and not verify(PASSWORD, "plain-text") and not is_valid("sha1$1$aa$bb")
+
+
+def test_admin_console_disabled_without_hash(ui_env):
+    at = app("admin")
+    assert any("꺼져 있습니다" in i.value for i in at.info)
+    assert not at.text_input and not admin_actions_visible(at)
+
+
+def test_admin_refuses_every_action_without_the_password(ui_env, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD_HASH", make_hash(PASSWORD, iterations=1000))
+    at = app("admin")
+    assert not admin_actions_visible(at)
+    at.text_input(key="admin_password").set_value("wrong-password")
+    at.button[0].click().run()
+    assert any("맞지 않습니다" in e.value for e in at.error)
+    assert not admin_actions_visible(at)
+    # a forged session value is not a login either
+    at.session_state["admin_verified_hash"] = "pbkdf2_sha256$1$00$00"
+    at.run()
+    assert not admin_actions_visible(at)
+    # the right password opens it; changing the configured password ends the session
+    at.text_input(key="admin_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert admin_actions_visible(at)
+    monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD_HASH", make_hash(PASSWORD, iterations=1001))
+    at.run()
+    assert not admin_actions_visible(at)
+
+
+def test_admin_upload_validation_reingest_and_reports(ui_env, assistant, monkeypatch, corpus_copy, tmp_path):
+    index = tmp_path / "ix"
+    shutil.copytree(assistant.settings.index_dir, index)  # embeddings cached: only the upload is embedded
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index))
+    monkeypatch.setenv("ASSISTANT_CORPUS_DIR", str(corpus_copy))
+    monkeypatch.setenv("ASSISTANT_MAX_FILE_MB", "1")
+    monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD_HASH", make_hash(PASSWORD, iterations=1000))
+    feedback = ui_env / "feedback"
+    feedback.mkdir()
+    (feedback / "feedback.jsonl").write_text(json.dumps(
+        {"at": "2025-01-01T00:00:00+00:00", "rating": "up", "comment": "좋아요", "question": "질문", "citations": []},
+        ensure_ascii=False) + "\n", encoding="utf-8")
+    at = app("admin")
+    at.text_input(key="admin_password").set_value(PASSWORD)
+    at.button[0].click().run()
+    assert not at.exception
+    doc = "# 가온시 주차장 안내\n\n## 이용 시간\n\n가온시 공영주차장은 매일 오전 7시부터 오후 11시까지 운영합니다.\n".encode()
+    uploader = at.get("file_uploader")[0]
+    uploader.set_value([("주차장_안내.md", doc, "text/markdown"), ("큰파일.md", b"x" * (2 * 2**20), "text/markdown"),
+                        ("빈파일.txt", b"", "text/plain")])
+    at.run()
+    at.button(key="admin_save_uploads").click().run()
+    assert not at.exception
+    errors = " ".join(e.value for e in at.error)
+    assert "큰파일.md" in errors and "너무 큽니다" in errors and "빈파일.txt" in errors
+    uploads = corpus_copy / "uploads"
+    assert (uploads / "주차장_안내.md").read_bytes() == doc
+    assert not (uploads / "큰파일.md").exists() and not (uploads / "빈파일.txt").exists()
+    # the type check holds on the server too, whatever the browser lets through
+    from ui.common import check_upload, load_settings
+
+    settings = load_settings()
+    for name in ("script.exe", "../../etc/passwd.md", ".hidden.md", "noext"):
+        assert check_upload(settings, name, 10, [".md", ".pdf", ".txt"]) is not None, name
+    assert check_upload(settings, "조례.md", 10, [".md"]) is None
+    # re-ingest with the live progress bar, then the change report
+    at.button(key="admin_ingest").click().run()
+    assert not at.exception
+    report = at.session_state["admin_report"]
+    assert report["documents"]["added"] == ["uploads/주차장_안내.md"] and report["embedded"] >= 1
+    assert at.get("progress")
+    page = texts(at)
+    assert "변경 보고서" in page and "uploads/주차장_안내.md" in page
+    # corpus statistics, index info and feedback are all there
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["문서 수"] == str(len(assistant.index.documents) + 1)
+    assert at.json and "generation" in at.json[0].value
+    assert any("좋아요" in str(d.value) for d in at.dataframe)
+
+
+# ---------------------------------------------------------------- register
+
+
+def test_register_page_is_public(ui_env):
+    at = app("register")
+    page = texts(at)
+    assert "AI 사용 등록부" in page
+    assert "AI 활용 등록부" in page or "준비 중" in page

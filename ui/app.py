@@ -1,59 +1,43 @@
-"""Staff chat: question box, streamed answer, quoted sources under it."""
+"""Entry of the Streamlit UI: staff chat, citizen kiosk, admin console and the public AI register.
+
+`assistant serve --kiosk` sets ASSISTANT_UI_MODE=kiosk: the app then opens on the kiosk and offers only the pages
+a citizen may see (kiosk and register), with no navigation to the staff or admin pages."""
 from __future__ import annotations
 
-import streamlit as st
+import os
+import sys
+from pathlib import Path
 
-from assistant import Assistant, Settings
-from assistant.errors import AssistantError
-from ui.messages import t
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/ on the path, not the repository root
+    sys.path.insert(0, str(ROOT))
 
+import streamlit as st  # noqa: E402
 
-@st.cache_resource(show_spinner=False)
-def get_assistant() -> Assistant:
-    """Built once per process; models load on first use, never at import."""
-    return Assistant(Settings.load())
+from ui.messages import LANGS, t  # noqa: E402
 
-
-def render_sources(answer, lang: str) -> None:
-    if not answer.citations:
-        return
-    with st.expander(t("sources", lang), expanded=True):
-        for c in answer.citations:
-            page = f" · {t('page', lang, page=c.page)}" if c.page else ""
-            st.markdown(f"**{c.title} {c.anchor}**{page}  \n`{c.source}`")
-            st.caption(c.quote)
+PAGES = Path(__file__).resolve().parent / "pages"
 
 
 def main() -> None:
-    st.set_page_config(page_title="행정 도우미", page_icon="🏛️", layout="wide")
-    lang = st.sidebar.radio("언어 / Language", ["ko", "en"], format_func=lambda x: "한국어" if x == "ko" else "English")
-    st.title(t("app_title", lang))
-    st.caption(t("caption", lang))
-    history = st.session_state.setdefault("history", [])
-    for turn in history:
-        with st.chat_message("user"):
-            st.write(turn["question"])
-        with st.chat_message("assistant"):
-            st.markdown(turn["answer"].answer)
-            render_sources(turn["answer"], lang)
-    question = st.chat_input(t("ask_placeholder", lang))
-    if not question:
-        return
-    with st.chat_message("user"):
-        st.write(question)
-    with st.chat_message("assistant"):
-        try:
-            stream = get_assistant().ask_stream(question, mode="staff")
-            st.write_stream(stream)
-        except AssistantError as exc:
-            st.error(t("error", lang, error=exc))
-            return
-        answer = stream.result
-        if answer.refused:
-            st.warning(t("refused", lang))
-        render_sources(answer, lang)
-        st.caption(t("timings", lang, model=answer.model, **answer.timings_ms))
-    history.append({"question": question, "answer": answer})
+    kiosk_mode = os.environ.get("ASSISTANT_UI_MODE", "").lower() == "kiosk"
+    st.set_page_config(page_title=t("app_title"), page_icon="🏛️", layout="wide",
+                       initial_sidebar_state="collapsed" if kiosk_mode else "auto")
+    if "lang" not in st.session_state:
+        st.session_state["lang"] = "ko"
+    language = st.session_state["lang"]
+    kiosk = st.Page(PAGES / "kiosk.py", title=t("nav_kiosk", language), icon="🙋", url_path="kiosk",
+                    default=kiosk_mode)
+    register = st.Page(PAGES / "register.py", title=t("nav_register", language), icon="📜", url_path="register")
+    if kiosk_mode:
+        page = st.navigation([kiosk, register], position="hidden")
+    else:
+        chat = st.Page(PAGES / "chat.py", title=t("nav_chat", language), icon="💬", url_path="chat", default=True)
+        admin = st.Page(PAGES / "admin.py", title=t("nav_admin", language), icon="🔐", url_path="admin")
+        page = st.navigation([chat, kiosk, admin, register])
+        st.sidebar.radio(t("language", language), LANGS, key="lang", horizontal=True,
+                         format_func=lambda x: "한국어" if x == "ko" else "English")
+    page.run()
 
 
 main()

@@ -1,0 +1,252 @@
+"""Shared helpers of the Streamlit pages: the cached `Assistant`, settings not yet in `Settings`, personal-data
+masking, staff feedback and upload files. No indexing or retrieval logic lives here: pages only call the facade."""
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import os
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from assistant import Settings
+from ui.messages import t
+
+# Settings the UI reads that `assistant/settings.py` may not define yet (see the UI issue note). Once a field
+# exists, `Settings.load` reads it from the TOML file and ASSISTANT_* environment like any other; until then the
+# same ASSISTANT_* variable is read here so that deployments and tests can already set it.
+UI_SETTINGS = {
+    "admin_password_hash": "",  # pbkdf2_sha256$iterations$salt_hex$hash_hex (python -m ui.admin_hash)
+    "kiosk_idle_seconds": 120,  # the kiosk forgets everything after this long without a touch
+    "weak_support": 0.5,  # staff chat warns below this support (answers below min_support are refused)
+    "feedback_dir": "",  # staff feedback (feedback.jsonl); empty: <index_dir>/../feedback
+}
+ADMIN_KEY = "admin_verified_hash"
+
+
+def load_settings() -> Settings:
+    return Settings.load()
+
+
+def setting(settings: Settings, name: str):
+    default = UI_SETTINGS[name]
+    if any(f.name == name for f in dataclasses.fields(settings)):
+        return getattr(settings, name)
+    raw = os.environ.get(f"ASSISTANT_{name.upper()}")
+    if raw is None:
+        return default
+    try:
+        return type(default)(raw)
+    except ValueError:
+        return default
+
+
+@st.cache_resource(show_spinner=False)
+def _assistant(key: str, _settings: Settings):
+    from assistant import Assistant
+
+    return Assistant(_settings)
+
+
+def get_assistant():
+    """Built once per process and settings; models load on first use, never at import."""
+    settings = load_settings()
+    return _assistant(repr(settings), settings)
+
+
+def lang() -> str:
+    return st.session_state.get("lang", "ko")
+
+
+def doc_type_label(doc_type: str, language: str) -> str:
+    key = f"doc_type_{doc_type}"
+    try:
+        return t(key, language)
+    except KeyError:
+        return doc_type
+
+
+# ---------------------------------------------------------------- personal data
+
+
+class PrivacyUnavailable(RuntimeError):
+    pass
+
+
+def mask(text: str) -> str:
+    """The text with personal data masked (assistant.privacy.mask_pii). Fails closed: no masker, no text."""
+    try:
+        from assistant.privacy import mask_pii
+    except ImportError as exc:
+        raise PrivacyUnavailable(str(exc)) from exc
+    out = mask_pii(text or "")
+    if isinstance(out, tuple):  # (masked, findings) style
+        out = out[0]
+    return getattr(out, "text", out)
+
+
+# ---------------------------------------------------------------- feedback and admin files
+
+
+def data_dir(settings: Settings) -> Path:
+    configured = setting(settings, "feedback_dir")
+    if configured:
+        return Path(configured)
+    return Path(settings.index_dir).resolve().parent / "feedback"
+
+
+def feedback_path(settings: Settings) -> Path:
+    return data_dir(settings) / "feedback.jsonl"
+
+
+def save_feedback(settings: Settings, rating: str, comment: str, question: str, answer) -> dict:
+    """Appends one masked JSON line for the admins; returns the record written."""
+    if rating not in ("up", "down"):
+        raise ValueError(rating)
+    record = {
+        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "rating": rating,
+        "comment": mask(comment.strip()) if comment and comment.strip() else "",
+        "question": mask(question),
+        "citations": [c.label for c in answer.citations],
+        "refused": answer.refused,
+        "support": round(float(answer.support), 3),
+        "model": answer.model,
+    }
+    path = feedback_path(settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return record
+
+
+def read_feedback(settings: Settings) -> list[dict]:
+    path = feedback_path(settings)
+    if not path.is_file():
+        return []
+    out = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return out
+
+
+# ---------------------------------------------------------------- uploads
+
+
+def supported_suffixes(assistant=None) -> list[str]:
+    method = getattr(assistant, "supported_suffixes", None)
+    if callable(method):
+        return sorted(method())
+    from ingest.readers import supported_suffixes as readers_suffixes  # until the facade exposes it
+
+    return sorted(readers_suffixes())
+
+
+def human_size(n: int) -> str:
+    return f"{n / 2**20:.1f}MB" if n >= 2**20 else f"{max(1, round(n / 1024))}KB"
+
+
+def upload_dir(settings: Settings) -> Path:
+    return Path(settings.corpus_dir) / "uploads"
+
+
+def check_upload(settings: Settings, name: str, size: int, suffixes: list[str], language: str = "ko") -> str | None:
+    """None when the file may be saved, else the Korean (or English) reason."""
+    clean = Path(name.replace("\\", "/")).name
+    if not clean or clean != name or clean.startswith(".") or re.search(r"[\x00-\x1f]", clean):
+        return t("admin_upload_bad_name", language, name=name)
+    suffix = Path(clean).suffix.lower()
+    if suffix not in suffixes:
+        return t("admin_upload_bad_type", language, name=clean, suffix=suffix or "-", suffixes=", ".join(suffixes))
+    if size <= 0:
+        return t("admin_upload_empty", language, name=clean)
+    if size > settings.max_file_mb * 2**20:
+        return t("admin_upload_too_big", language, name=clean, size=human_size(size), max_mb=settings.max_file_mb)
+    return None
+
+
+def save_upload(settings: Settings, name: str, data: bytes) -> Path:
+    """Writes an already checked upload under corpus_dir/uploads (atomically; a re-upload replaces the file)."""
+    folder = upload_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / Path(name).name
+    tmp = folder / f".{target.name}.part"
+    tmp.write_bytes(data)
+    tmp.replace(target)
+    return target
+
+
+# ---------------------------------------------------------------- admin session
+
+
+def admin_enabled(settings: Settings) -> bool:
+    from ui.admin_hash import is_valid
+
+    return is_valid(setting(settings, "admin_password_hash"))
+
+
+def admin_login(settings: Settings, password: str) -> bool:
+    from ui.admin_hash import verify
+
+    stored = setting(settings, "admin_password_hash")
+    if admin_enabled(settings) and verify(password, stored):
+        st.session_state[ADMIN_KEY] = stored
+        return True
+    st.session_state.pop(ADMIN_KEY, None)
+    return False
+
+
+def is_admin(settings: Settings) -> bool:
+    """Logged in against the hash configured now (changing the password ends every admin session)."""
+    stored = setting(settings, "admin_password_hash")
+    return admin_enabled(settings) and st.session_state.get(ADMIN_KEY) == stored
+
+
+# ---------------------------------------------------------------- answers as text
+
+
+def citation_chunk(answer, citation):
+    """The retrieved chunk a citation quotes (its full article or section text), from the answer's own hits."""
+    for hit in answer.hits:
+        c = hit.chunk
+        if c.source == citation.source and citation.quote in c.text:
+            return c
+    for hit in answer.hits:
+        if hit.chunk.source == citation.source and citation.anchor.startswith(hit.chunk.anchor):
+            return hit.chunk
+    return None
+
+
+def citation_line(c, language: str) -> str:
+    page = f" ({t('page', language, page=c.page)})" if c.page else ""
+    return f"{c.label}{page} `{c.source}` — {c.quote}"
+
+
+def answer_text(answer, language: str) -> str:
+    """The answer with its sources, for copying into a reply or a memo."""
+    lines = [answer.answer.strip()]
+    if answer.citations:
+        lines += ["", f"{t('sources', language)}:"]
+        for c in answer.citations:
+            page = f", {t('page', language, page=c.page)}" if c.page else ""
+            lines.append(f"- {c.label} {c.source}{page}: {c.quote}")
+    return "\n".join(lines)
+
+
+def export_markdown(history: list[dict], language: str) -> str:
+    now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    out = [f"# {t('export_title', language)}", "", f"{t('export_exported', language)}: {now}", ""]
+    for i, turn in enumerate(history, 1):
+        answer = turn["answer"]
+        out += [f"## {i}. {turn['question']}", "", f"*{turn.get('at', '')}*", "",
+                f"**{t('export_answer', language)}**", "", answer.answer.strip(), ""]
+        if answer.citations:
+            out += [f"**{t('export_sources', language)}**", ""]
+            out += [f"- {citation_line(c, language)}" for c in answer.citations]
+            out.append("")
+    return "\n".join(out)

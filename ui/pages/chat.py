@@ -1,0 +1,187 @@
+"""Staff chat: filtered questions, streamed answers, clickable sources opening the full text on the right, copy,
+feedback for the admins, and the session's conversation as a Markdown download."""
+from __future__ import annotations
+
+import datetime as dt
+import html
+
+import streamlit as st
+
+from assistant.errors import AssistantError
+from assistant.retrieve import Filters
+from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type_label, export_markdown,
+                       get_assistant, lang, load_settings, save_feedback, setting)
+from ui.messages import t
+
+HISTORY, SELECTED = "chat_history", "chat_selected"
+
+
+def sidebar_filters(documents: list[dict], language: str) -> tuple[Filters, str]:
+    st.sidebar.subheader(t("filters", language))
+    types = sorted({d["doc_type"] for d in documents})
+    departments = sorted({d["department"] for d in documents if d.get("department")})
+    chosen_types = st.sidebar.multiselect(t("filter_doc_types", language), types, key="chat_doc_types",
+                                          format_func=lambda x: doc_type_label(x, language))
+    chosen_deps = st.sidebar.multiselect(t("filter_departments", language), departments, key="chat_departments")
+    in_force = st.sidebar.toggle(t("filter_in_force", language), key="chat_in_force")
+    date = None
+    if in_force:
+        date = st.sidebar.date_input(t("filter_date", language), value=dt.date.today(), key="chat_date")
+    filters = Filters(tuple(chosen_types), tuple(chosen_deps), False, date.isoformat() if date else None)
+    parts = [", ".join(doc_type_label(x, language) for x in chosen_types), ", ".join(chosen_deps),
+             f"{t('filter_date', language)} {date.isoformat()}" if date else ""]
+    described = " · ".join(p for p in parts if p) or t("filters_none", language)
+    return filters, described
+
+
+def sidebar_history(history: list[dict], language: str) -> None:
+    st.sidebar.divider()
+    st.sidebar.subheader(t("history", language))
+    if not history:
+        st.sidebar.caption(t("history_empty", language))
+        return
+    for i, turn in enumerate(history, 1):
+        st.sidebar.caption(f"{i}. {turn['question'][:40]}")
+    st.sidebar.download_button(t("history_export", language), export_markdown(history, language).encode("utf-8"),
+                               file_name=f"assistant-{dt.datetime.now():%Y%m%d-%H%M}.md", mime="text/markdown",
+                               key="chat_export")
+    if st.sidebar.button(t("history_clear", language), key="chat_clear"):
+        st.session_state[HISTORY] = []
+        st.session_state.pop(SELECTED, None)
+        st.rerun()
+
+
+def select_citation(turn: int, index: int) -> None:
+    st.session_state[SELECTED] = (turn, index)
+
+
+def render_warning(answer, weak: float, language: str) -> None:
+    support = f"{answer.support:.2f}"
+    if answer.refused:
+        text = t("refused_detail", language, support=support)
+        ref = answer.referral or {}
+        if ref.get("department"):
+            contact = f" ({ref['contact']})" if ref.get("contact") and ref["contact"] not in ref["department"] else ""
+            text += "  \n" + t("referral", language, department=ref["department"], contact=contact)
+        st.warning(text, icon="⚠️")
+    elif answer.support < weak:
+        st.warning(t("weak", language, support=support), icon="⚠️")
+
+
+def render_turn(i: int, turn: dict, settings, language: str) -> None:
+    answer = turn["answer"]
+    with st.chat_message("user"):
+        st.write(turn["question"])
+        st.caption(t("filters_active", language, filters=turn["filters"]))
+    with st.chat_message("assistant"):
+        st.markdown(answer.answer)
+        render_warning(answer, setting(settings, "weak_support"), language)
+        if answer.citations:
+            st.caption(f"{t('sources', language)} · {t('citations_hint', language)}")
+            for j, c in enumerate(answer.citations):
+                page = f" · {t('page', language, page=c.page)}" if c.page else ""
+                quote = c.quote if len(c.quote) <= 48 else c.quote[:47] + "…"
+                st.button(f"📄 {c.label}{page} — {quote}", key=f"cite_{i}_{j}", type="tertiary", on_click=select_citation,
+                          args=(i, j))
+        with st.expander(t("copy", language)):
+            st.caption(t("copy_hint", language))
+            st.code(answer_text(answer, language), language=None, wrap_lines=True)
+        st.caption(t("timings", language, model=answer.model, **answer.timings_ms))
+        render_feedback(i, turn, settings, language)
+
+
+def render_feedback(i: int, turn: dict, settings, language: str) -> None:
+    if turn.get("feedback"):
+        st.caption(t("feedback_thanks", language))
+        return
+    comment = st.text_input(t("feedback_comment", language), key=f"fb_comment_{i}")
+    st.caption(t("feedback_prompt", language))
+    up, down, _ = st.columns([1, 1, 3])
+    rating = "up" if up.button(t("feedback_up", language), key=f"fb_up_{i}") else None
+    if down.button(t("feedback_down", language), key=f"fb_down_{i}"):
+        rating = "down"
+    if rating:
+        try:
+            save_feedback(settings, rating, comment, turn["question"], turn["answer"])
+        except (OSError, PrivacyUnavailable) as exc:
+            st.error(t("feedback_error", language, error=exc))
+            return
+        turn["feedback"] = rating
+        st.rerun()
+
+
+def render_panel(history: list[dict], language: str) -> None:
+    st.subheader(t("panel_title", language))
+    selected = st.session_state.get(SELECTED)
+    if not selected or selected[0] >= len(history) or selected[1] >= len(history[selected[0]]["answer"].citations):
+        st.caption(t("panel_empty", language))
+        return
+    answer = history[selected[0]]["answer"]
+    c = answer.citations[selected[1]]
+    chunk = citation_chunk(answer, c)
+    st.markdown(f"#### {c.title}")
+    heading = c.anchor if not chunk else chunk.anchor + (f" ({chunk.article_title})" if chunk.article_title
+                                                          and chunk.article_title not in chunk.anchor else "")
+    st.markdown(f"**{heading}**" + (f" · {t('panel_page', language, page=c.page)}" if c.page else ""))
+    st.caption(t("panel_source", language, source=c.source))
+    if chunk is None:
+        st.info(t("panel_missing", language))
+    else:
+        st.caption(t("panel_meta", language, doc_type=doc_type_label(chunk.doc_type, language),
+                     department=chunk.department or "-", effective_date=chunk.effective_date or "-"))
+        body = html.escape(chunk.text)
+        quote = html.escape(c.quote)
+        if quote and quote in body:
+            body = body.replace(quote, f"<mark>{quote}</mark>", 1)
+        st.markdown(f'<div class="source-text" style="white-space: pre-wrap; line-height: 1.7">{body}</div>',
+                    unsafe_allow_html=True)
+    st.markdown(f"**{t('panel_quote', language)}**")
+    st.caption(c.quote)
+    if st.button(t("panel_close", language), key="panel_close"):
+        st.session_state.pop(SELECTED, None)
+        st.rerun()
+
+
+def ask(question: str, filters: Filters, described: str, history: list[dict], language: str) -> None:
+    with st.chat_message("user"):
+        st.write(question)
+        st.caption(t("filters_active", language, filters=described))
+    with st.chat_message("assistant"):
+        try:
+            stream = get_assistant().ask_stream(question, mode="staff", filters=filters)
+            st.write_stream(stream)
+        except AssistantError as exc:
+            st.error(t("error", language, error=exc))
+            return
+    at = dt.datetime.now().astimezone().isoformat(timespec="seconds")
+    history.append({"question": question, "answer": stream.result, "filters": described, "at": at})
+    st.session_state[SELECTED] = (len(history) - 1, 0) if stream.result.citations else None
+    st.rerun()
+
+
+def main() -> None:
+    language = lang()
+    settings = load_settings()
+    st.title(t("app_title", language))
+    st.caption(t("caption", language))
+    history = st.session_state.setdefault(HISTORY, [])
+    try:
+        documents = get_assistant().index.documents
+    except AssistantError as exc:
+        st.warning(f"{t('no_index', language)}\n\n{exc}")
+        return
+    filters, described = sidebar_filters(documents, language)
+    sidebar_history(history, language)
+    question = st.chat_input(t("ask_placeholder", language))
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        for i, turn in enumerate(history):
+            render_turn(i, turn, settings, language)
+        if question:
+            ask(question, filters, described, history, language)
+    with right:
+        with st.container(border=True):
+            render_panel(history, language)
+
+
+main()

@@ -1,0 +1,162 @@
+"""Citizen kiosk: large type, plain Korean, example questions as big buttons, no login. Public documents only
+(mode="kiosk"); personal data is masked before it is kept or shown; everything is forgotten after an idle timeout
+or on "처음으로", so the next person sees nothing of the last."""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from assistant.errors import AssistantError
+from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask, setting
+from ui.messages import t
+
+PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
+LAST, QA, NONCE = "kiosk_last_active", "kiosk_qa", "kiosk_nonce"
+
+CSS = """
+<style>
+section.main, [data-testid="stMain"] { font-size: 1.45rem; }
+[data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.45rem; line-height: 1.7; }
+[data-testid="stMain"] h1 { font-size: 2.8rem; }
+[data-testid="stMain"] .stButton button { min-height: 4.2rem; font-size: 1.45rem; border-radius: 1rem; width: 100%; }
+[data-testid="stMain"] .stButton button p { font-size: 1.45rem; }
+[data-testid="stMain"] input { font-size: 1.6rem; min-height: 3.6rem; }
+[data-testid="stMain"] label p { font-size: 1.35rem; }
+</style>
+"""
+
+
+def reset() -> None:
+    """Forget the last person completely: every kiosk key, widget values included."""
+    nonce = st.session_state.get(NONCE, 0)
+    for key in [k for k in st.session_state if str(k).startswith(PREFIX)]:
+        del st.session_state[key]
+    st.session_state[NONCE] = nonce + 1  # fresh widget keys: no typed text survives in the browser either
+    st.session_state[LAST] = time.time()
+
+
+def idle_seconds(settings) -> int:
+    return max(10, int(setting(settings, "kiosk_idle_seconds")))
+
+
+def expired(settings) -> bool:
+    last = st.session_state.get(LAST)
+    return last is not None and time.time() - last > idle_seconds(settings)
+
+
+def watchdog(settings) -> None:
+    """Reruns the page after the idle timeout even when nobody touches the screen."""
+
+    @st.fragment(run_every=min(15, idle_seconds(settings)))
+    def check() -> None:
+        if expired(settings):
+            st.rerun()
+
+    check()
+
+
+def ask(question: str, language: str) -> None:
+    try:
+        shown = mask(question)
+    except PrivacyUnavailable:
+        st.session_state[QA] = {"error": t("kiosk_privacy_missing", language)}
+        return
+    entry = {"question": shown, "masked": shown != question.strip()}
+    try:
+        # only the masked text leaves the screen: the facade (and its audit log) never sees the raw input
+        answer = get_assistant().ask(shown, mode="kiosk")
+    except AssistantError as exc:
+        entry["error"] = t("kiosk_error", language, error=exc)
+    else:
+        internal = internal_sources()
+        entry.update(answer=answer.answer, refused=answer.refused, referral=answer.referral,
+                     weak=answer.support < setting(load_settings(), "weak_support"),
+                     where=list(dict.fromkeys(c.where for c in answer.citations if c.source not in internal)))
+        if any(c.source in internal for c in answer.citations):  # never expected: mode="kiosk" filters them
+            entry.update(answer="", refused=True, where=[])
+    st.session_state[QA] = entry
+
+
+def internal_sources() -> set[str]:
+    try:
+        return {d["source"] for d in get_assistant().index.documents if d.get("audience") == "internal"}
+    except AssistantError:
+        return set()
+
+
+def render_answer(entry: dict, language: str) -> None:
+    if entry.get("question"):
+        st.markdown(f"**{t('kiosk_your_question', language)}**")
+        st.markdown(f"> {entry['question']}")
+        if entry.get("masked"):
+            st.caption(t("kiosk_masked", language))
+    if entry.get("error"):
+        st.error(entry["error"])
+        return
+    if entry.get("refused"):
+        ref = entry.get("referral") or {}
+        contact = f" ({ref['contact']})" if ref.get("contact") and ref["contact"] not in ref.get("department", "") else ""
+        st.warning(t("kiosk_refused", language) + "\n\n"
+                   + t("kiosk_referral", language, department=ref.get("department", ""), contact=contact))
+        return
+    st.markdown(f"### {t('kiosk_answer', language)}")
+    with st.container(border=True):
+        st.markdown(entry["answer"])
+    if entry.get("where"):
+        st.caption(t("kiosk_where", language, where=", ".join(entry["where"])))
+    if entry.get("weak"):
+        st.info(t("kiosk_weak", language))
+
+
+def main() -> None:
+    language = lang()
+    settings = load_settings()
+    if expired(settings) or LAST not in st.session_state:
+        reset()
+    st.session_state[LAST] = time.time()
+    st.markdown(CSS, unsafe_allow_html=True)
+    watchdog(settings)
+    nonce = st.session_state[NONCE]
+
+    top, home = st.columns([4, 1])
+    top.title(t("kiosk_title", language))
+    if home.button(t("kiosk_reset", language), key=f"kiosk_home_{nonce}", type="primary"):
+        reset()
+        st.rerun()
+    st.markdown(t("kiosk_intro", language))
+
+    question = None
+    with st.form(f"kiosk_form_{nonce}", clear_on_submit=True, border=False):
+        typed = st.text_input(t("kiosk_input", language), key=f"kiosk_input_{nonce}",
+                              placeholder=t("kiosk_input_placeholder", language), max_chars=300)
+        if st.form_submit_button(t("kiosk_ask", language), type="primary") and typed.strip():
+            question = typed
+
+    st.markdown(f"#### {t('kiosk_examples_title', language)}")
+    examples = t("kiosk_examples", language)
+    cols = st.columns(2)
+    for i, example in enumerate(examples):
+        if cols[i % 2].button(example, key=f"kiosk_example_{nonce}_{i}"):
+            question = example
+
+    # the welfare finder (assistant/welfare.py) is being built: its entry point stays disabled until it lands
+    st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", disabled=True,
+              help=t("kiosk_welfare_help", language))
+
+    if question:
+        with st.spinner():
+            ask(question, language)
+    entry = st.session_state.get(QA)
+    if entry:
+        st.divider()
+        render_answer(entry, language)
+
+    st.divider()
+    minutes = max(1, round(idle_seconds(settings) / 60))
+    with st.expander(t("kiosk_privacy_title", language), expanded=not entry):
+        st.markdown(t("kiosk_privacy", language, minutes=minutes))
+    st.caption(t("kiosk_idle", language, seconds=idle_seconds(settings)))
+
+
+main()
