@@ -38,6 +38,7 @@ from pathlib import Path
 
 from .errors import AssistantError
 from .privacy import mask_pii
+from .store import write_atomic
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64
@@ -81,24 +82,6 @@ def audit_path(settings) -> Path:
     return (Path(folder) if folder else Path(settings.index_dir).parent / "audit") / LOG_NAME
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
-
-
 @contextlib.contextmanager
 def _locked(path: Path, exclusive: bool) -> Iterator[None]:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +105,7 @@ def _read_head(path: Path) -> dict | None:
 
 
 def _write_head(path: Path, seq: int, digest: str) -> None:
-    _write_atomic(path.with_suffix(".head"), canonical({"seq": seq, "hash": digest}) + b"\n")
+    write_atomic(path.with_suffix(".head"), canonical({"seq": seq, "hash": digest}) + b"\n")
 
 
 def _last_line(path: Path) -> tuple[bytes, bool]:
@@ -157,12 +140,12 @@ def _tip(path: Path) -> tuple[int, str]:
         raise AuditError("감사 기록의 마지막 줄이 끝나지 않았습니다(쓰기 중 중단). `assistant audit verify`로 확인해 주세요.")
     try:
         last = json.loads(line)
-    except ValueError as exc:
+        if last.get("type") == "segment":
+            seq, digest = int(last["pruned_through"]), last["anchor_hash"]
+        else:
+            seq, digest = int(last["seq"]), last["hash"]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise AuditError("감사 기록의 마지막 줄을 읽을 수 없습니다. `assistant audit verify`로 확인해 주세요.") from exc
-    if last.get("type") == "segment":
-        seq, digest = int(last["pruned_through"]), last["anchor_hash"]
-    else:
-        seq, digest = int(last["seq"]), last["hash"]
     if head == {"seq": seq, "hash": digest}:
         return seq, digest
     if head and head["seq"] == seq - 1 and last.get("prev_hash") == head["hash"] and entry_hash(last) == digest:
@@ -291,7 +274,7 @@ def prune(path: Path, keep_days: int, now: datetime | None = None) -> int:
         segment = {"type": "segment", "time": now_utc(), "pruned_through": last_old["seq"],
                    "anchor_hash": last_old["hash"], "keep_days": keep_days}
         segment["hash"] = entry_hash(segment)
-        _write_atomic(path, canonical(segment) + b"\n" + b"".join(body[old:]))
+        write_atomic(path, canonical(segment) + b"\n" + b"".join(body[old:]))
         log.info("audit.pruned", extra={"pruned": old, "through_seq": last_old["seq"]})
         return old
 

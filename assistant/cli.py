@@ -4,9 +4,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 from . import log as logsetup
+from .cli_governance import add_commands as add_governance_commands
+from .cli_welfare import add_commands as add_welfare_commands
 from .errors import AssistantError
 from .settings import Settings
 
@@ -16,6 +19,7 @@ EXAMPLES = {
     "ask": 'assistant ask "기초연금은 몇 살부터 받나요?" --mode kiosk',
     "eval": "assistant eval ../shared/eval/public/qa.jsonl --no-generate --json",
     "info": "assistant info --json",
+    "bench": "assistant bench --sizes 10000,100000 --json",
     "serve": "assistant serve --port 8501",
 }
 
@@ -101,6 +105,18 @@ def cmd_eval(args, assistant) -> int:
     return 0
 
 
+def cmd_bench(args, assistant) -> int:
+    from .bench import run_bench
+
+    sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
+    out = args.out or Path("bench-results") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    result = run_bench(assistant, sizes, generate=not args.no_generate, corpus=args.corpus, out=out)
+    human = json.dumps({k: v for k, v in result.items() if k not in ("ingest", "retrieve_ms")}, ensure_ascii=False,
+                       indent=2)
+    emit(args, result, f"{human}\n결과: {out} (그래프 {Path(out).with_suffix('.png')})")
+    return 0
+
+
 def cmd_info(args, assistant) -> int:
     info = assistant.info()
     emit(args, info, json.dumps(info, ensure_ascii=False, indent=2))
@@ -154,11 +170,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--no-generate", action="store_true", help="검색 품질만 잼")
     p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프도 씀)")
+    p = add("bench", "속도·메모리를 재고 llama-index 기본 파이프라인과 비교합니다", cmd_bench)
+    p.add_argument("--sizes", default="10000,100000,1000000", help="합성 말뭉치 크기(청크 수), 쉼표로 구분")
+    p.add_argument("--no-generate", action="store_true", help="답변 생성 시간은 재지 않음")
+    p.add_argument("--corpus", type=Path, help="수집 속도를 잴 문서 폴더 (기본: 설정의 corpus_dir)")
+    p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프)")
     add("info", "색인·모델·장치 정보를 보여 줍니다", cmd_info)
     p = add("serve", "Streamlit 화면을 띄웁니다", cmd_serve)
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--kiosk", action="store_true", help="민원 안내 키오스크 화면으로 시작")
+    add_governance_commands(sub, common)
+    add_welfare_commands(sub, common)
     return parser
 
 

@@ -37,17 +37,30 @@ class DenseIndex:
         return int(self.index.ntotal)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, threads: int = 2) -> "DenseIndex":
+    def build(cls, vectors: np.ndarray, threads: int = 2, kind: str = "auto") -> "DenseIndex":
+        """Exact search up to EXACT_LIMIT vectors; past it HNSW on CPU or IVF (which the GPU build accelerates)."""
         faiss = _faiss()
+        faiss.omp_set_num_threads(threads)
         dim = vectors.shape[1]
-        if len(vectors) <= EXACT_LIMIT:
-            index, kind = faiss.IndexFlatIP(dim), "flat"
-        else:
-            index, kind = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT), "hnsw"
-            index.hnsw.efConstruction = 80
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if kind == "auto":
+            kind = "flat" if len(vectors) <= EXACT_LIMIT else ("ivf" if gpu_count() else "hnsw")
+        if kind == "flat":
+            index = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = 64
             index.hnsw.efSearch = 128
+        elif kind == "ivf":
+            nlist = int(4 * np.sqrt(len(vectors)))
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            sample = vectors[np.random.default_rng(0).choice(len(vectors), min(len(vectors), 40 * nlist), replace=False)]
+            index.train(sample)
+            index.nprobe = 32
+        else:
+            raise ValueError(kind)
         if len(vectors):
-            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            index.add(vectors)
         return cls(index, kind, threads)
 
     def save(self, folder: Path) -> None:
@@ -56,7 +69,8 @@ class DenseIndex:
     @classmethod
     def load(cls, folder: Path, threads: int = 2) -> "DenseIndex":
         index = _faiss().read_index(str(folder / "dense.faiss"))
-        kind = "hnsw" if "HNSW" in type(index).__name__ else "flat"
+        name = type(index).__name__
+        kind = "hnsw" if "HNSW" in name else "ivf" if "IVF" in name else "flat"
         return cls(index, kind, threads)
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:

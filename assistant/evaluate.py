@@ -47,6 +47,7 @@ def summarise(ranks: list[int | None], k: int) -> dict:
 
 
 def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: Path | None = None) -> dict:
+    assistant = assistant.clone(audit_enabled=False)  # evaluation questions are not citizens' questions
     items = load_qa(qa_path)
     answerable = [x for x in items if x.get("doc")]
     ranks: dict[str, list] = {m: [] for m in MODES}

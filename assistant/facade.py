@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .answer import Answer, AnswerStream, EvidenceSelector, make_backend
+from .audit import audited
 from .errors import BadQuestion
 from .indexer import Indexer, IngestReport, Progress
 from .retrieve import Filters, Hit, Retriever, SearchIndex
@@ -93,6 +94,14 @@ class Assistant:
         question = self.check_question(question)
         return Retriever(self.index, self.embedder, self.tokenizer, self.settings).search(question, k, mode, filters)
 
+    def clone(self, **changes) -> "Assistant":
+        """The same loaded models with other settings (another index, backend or audit choice)."""
+        other = Assistant(self.settings.replace(**changes))
+        for name in ("embedder", "tokenizer"):
+            if name in self.__dict__:
+                other.__dict__[name] = self.__dict__[name]
+        return other
+
     def ask_stream(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> AnswerStream:
         if mode not in ASK_MODES:
             raise BadQuestion(f"알 수 없는 모드입니다: {mode} (staff 또는 kiosk)")
@@ -103,8 +112,9 @@ class Assistant:
         retrieve_ms = (time.perf_counter() - started) * 1000
         selector = EvidenceSelector(self.tokenizer, self.index.keyword, self.settings.refusal_dense_center,
                                     self.settings.refusal_dense_weight)
-        return AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend, mode,
-                            self.recent_changes)
+        stream = AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend,
+                              mode, self.recent_changes)
+        return audited(self, stream, mode)
 
     def ask(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> Answer:
         stream = self.ask_stream(question, mode, filters)

@@ -23,6 +23,7 @@ from ingest.diff import article_diff
 from .dense import DenseIndex
 from .embed import Embedder
 from .history import History
+from .welfare import SERVICES_FILE, extract_services
 from .keyword import TOKENIZER_VERSION, BM25Index, KoreanTokenizer
 from .settings import Settings
 from .store import CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, read_docstore, write_docstore
@@ -132,6 +133,8 @@ class Indexer:
             documents = self._document_rows(batch.documents, old_docs, kept, unchanged, now)
             gen = folder.new_generation()
             write_docstore(gen, documents, chunks)
+            (gen / SERVICES_FILE).write_text(json.dumps([s.to_json() for s in extract_services(chunks)],
+                                                        ensure_ascii=False), encoding="utf-8")
             np.save(gen / "vectors.npy", vectors)
             dense = DenseIndex.build(vectors, self.settings.threads)
             dense.save(gen)

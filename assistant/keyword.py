@@ -69,29 +69,34 @@ class BM25Index:
     @classmethod
     def build(cls, docs_tokens: list[list[str]], k1: float = 1.2, b: float = 0.75) -> "BM25Index":
         vocab: dict[str, int] = {}
-        rows, cols, tfs = [], [], []
-        lengths = np.array([len(t) for t in docs_tokens], dtype=np.float32)
+        terms, docs, tfs = [], [], []
         for d, tokens in enumerate(docs_tokens):
             counts: dict[int, int] = {}
             for tok in tokens:
                 tid = vocab.setdefault(tok, len(vocab))
                 counts[tid] = counts.get(tid, 0) + 1
-            for tid, tf in counts.items():
-                rows.append(tid)
-                cols.append(d)
-                tfs.append(tf)
-        n = len(docs_tokens)
-        rows_a, cols_a, tf_a = np.array(rows, np.int64), np.array(cols, np.int32), np.array(tfs, np.float32)
-        order = np.lexsort((cols_a, rows_a))
-        rows_a, cols_a, tf_a = rows_a[order], cols_a[order], tf_a[order]
-        df = np.bincount(rows_a, minlength=len(vocab)).astype(np.float32)
+            terms += counts.keys()
+            docs += [d] * len(counts)
+            tfs += counts.values()
+        lengths = np.array([len(t) for t in docs_tokens], dtype=np.float32)
+        return cls.from_postings(vocab, np.array(terms, np.int64), np.array(docs, np.int32),
+                                 np.array(tfs, np.float32), lengths, k1, b)
+
+    @classmethod
+    def from_postings(cls, vocab: dict[str, int], terms: np.ndarray, docs: np.ndarray, tfs: np.ndarray,
+                      lengths: np.ndarray, k1: float = 1.2, b: float = 0.75) -> "BM25Index":
+        """Vectorised build from (term, doc, tf) triples; also used to synthesise large benchmark corpora."""
+        n = len(lengths)
+        order = np.lexsort((docs, terms))
+        terms, docs, tfs = terms[order], docs[order], tfs[order]
+        df = np.bincount(terms, minlength=len(vocab)).astype(np.float32)
         idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)
         avg = float(lengths.mean()) if n else 1.0
-        norm = k1 * (1 - b + b * lengths[cols_a] / max(avg, 1e-6))
-        weights = (idf[rows_a] * tf_a * (k1 + 1) / (tf_a + norm)).astype(np.float32)
+        norm = k1 * (1 - b + b * lengths[docs] / max(avg, 1e-6))
+        weights = (idf[terms] * tfs * (k1 + 1) / (tfs + norm)).astype(np.float32)
         indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows_a, minlength=len(vocab)), out=indptr[1:])
-        return cls(vocab, indptr, cols_a, weights, idf, n)
+        np.cumsum(df.astype(np.int64), out=indptr[1:])
+        return cls(vocab, indptr, docs.astype(np.int32), weights, idf, n)
 
     def scores(self, query_tokens: list[str]) -> np.ndarray:
         out = np.zeros(self.n_docs, dtype=np.float32)
@@ -100,7 +105,7 @@ class BM25Index:
             if tid is None:
                 continue
             lo, hi = self.indptr[tid], self.indptr[tid + 1]
-            np.add.at(out, self.doc_ids[lo:hi], self.weights[lo:hi])
+            out[self.doc_ids[lo:hi]] += self.weights[lo:hi]  # a term lists each row once: plain fancy add
         return out
 
     def search(self, query_tokens: list[str], k: int, mask: np.ndarray | None = None) -> list[tuple[int, float]]:

@@ -48,6 +48,12 @@ class Settings:
     llm_endpoint: str = ""
     llm_model_name: str = ""
     llm_chat_format: str = ""  # e.g. "gemma" for GGUF files without a chat template
+    # governance
+    audit_enabled: bool = True  # record every answer (personal data masked) in the hash-chained audit log
+    audit_dir: str = ""  # "" = <index_dir>/../audit
+    audit_retention_days: int = 0  # 0 = keep forever; otherwise old entries are pruned into a new segment
+    operator_name: str = ""  # register: operating body ("" = default_department)
+    operator_contact: str = ""  # register: contact ("" = default_contact)
     # ui
     ui_port: int = 8501
     log_level: str = "WARNING"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ingest import Chunk
@@ -96,7 +96,8 @@ class Cite:
 
 @dataclass
 class Criterion:
-    kind: str  # age | income | household | children | child_age | disability | severe | pregnant | employment | region | fact
+    # age | income | household | children | child_age | disability | severe | pregnant | employment | region | fact
+    kind: str
     label: str  # the requirement in plain Korean
     cites: list[Cite]
     lo: float | None = None

@@ -8,6 +8,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 # pulled in by any later package would download gigabytes of CUDA wheels.
 python3 -m pip install -q "torch==2.13.0"
 python3 -m pip install -q -e ".[dev]"
+# Optional local GGUF generation: llama-cpp-python compiles from source (~5 min); pip keeps the built wheel in
+# its cache, so later installs on the same machine are quick. Without it the llama_cpp test is skipped.
+if [ "${ASSISTANT_SKIP_LLM:-0}" != 1 ]; then
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" python3 -m pip install -q -e ".[llm]" \
+    || echo "warning: the llm extra (llama-cpp-python) did not install; the llama_cpp backend is unavailable" >&2
+fi
 if command -v apt-get >/dev/null && { ! command -v chromium >/dev/null || ! fc-list | grep -qi "noto sans cjk"; }; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null

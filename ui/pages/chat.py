@@ -26,7 +26,9 @@ def sidebar_filters(documents: list[dict], language: str) -> tuple[Filters, str]
     in_force = st.sidebar.toggle(t("filter_in_force", language), key="chat_in_force")
     date = None
     if in_force:
-        date = st.sidebar.date_input(t("filter_date", language), value=dt.date.today(), key="chat_date")
+        today = dt.date.today()
+        date = st.sidebar.date_input(t("filter_date", language), value=today, key="chat_date",
+                                     min_value=dt.date(1948, 1, 1), max_value=today + dt.timedelta(days=3660))
     filters = Filters(tuple(chosen_types), tuple(chosen_deps), False, date.isoformat() if date else None)
     parts = [", ".join(doc_type_label(x, language) for x in chosen_types), ", ".join(chosen_deps),
              f"{t('filter_date', language)} {date.isoformat()}" if date else ""]

