@@ -260,3 +260,31 @@ class AnswerStream:
         yield f"{REFUSAL} 제공된 문서에는 이 질문에 답할 근거가 없습니다.\n\n"
         contact = f" ({ref['contact']})" if ref.get("contact") and ref["contact"] not in ref["department"] else ""
         yield f"담당 부서 {ref['department']}{contact}에 문의해 주세요.\n"
+
+
+PREVIOUS_VERSION = re.compile(r"개정\s*(?:되기\s*)?전|종전|이전\s*(?:버전|조문)|옛\s*조문")
+
+
+class PreviousVersionStream:
+    """'개정 전 제5조': the superseded text kept by re-ingestion, quoted and cited as the prior version."""
+
+    def __init__(self, question: str, record: dict, started: float):
+        self.question, self.record, self._started = question, record, started
+        self.result: Answer | None = None
+        self.hits: list = []
+
+    def __iter__(self) -> Iterator[str]:
+        r = self.record
+        lines = [x for x in r["text"].split("\n")[1:] if x.strip()] or [r["text"]]
+        quote = AMENDMENT_TAG.sub("", MARKER.sub("", lines[0])).strip()
+        citation = Citation(r["source"], r["title"], f"{r['anchor']} (개정 전)", None, quote)
+        when = r["superseded_at"][:10]
+        pieces = [f"「{r['title']}」 {r['anchor']}의 개정 전 내용입니다 ({when} 개정 반영 전). 현재 시행 중인 조문이 "
+                  "아닙니다.\n\n"]
+        pieces += [f"- {AMENDMENT_TAG.sub('', MARKER.sub('', x)).strip()} {citation.label}\n" for x in lines[:5]]
+        for piece in pieces:
+            yield piece
+        total = (time.perf_counter() - self._started) * 1000
+        self.result = Answer(self.question, "".join(pieces).strip(), (citation,), False, None, "history",
+                             {"retrieve": round(total, 1), "first_token": round(total, 1), "total": round(total, 1)},
+                             1.0)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from .answer import Answer, AnswerStream, EvidenceSelector, make_backend
+from .answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
 from .audit import audited
 from .errors import BadQuestion
 from .indexer import Indexer, IngestReport, Progress
@@ -67,6 +67,27 @@ class Assistant:
         finally:
             history.close()
 
+    def previous_version(self, question: str) -> dict | None:
+        """Staff asking for '개정 전 제5조' of a document they name get the superseded text, if it was kept."""
+        from .history import History
+        from .keyword import ARTICLE_REF
+
+        ref = ARTICLE_REF.search(question)
+        if not ref or not PREVIOUS_VERSION.search(question) or not (self.settings.index_dir / "history.sqlite").exists():
+            return None
+        article = f"제{ref.group(1)}조" + (f"의{ref.group(2)}" if ref.group(2) else "")
+        compact = question.replace(" ", "")
+        titles = sorted({d["title"] for d in self.index.documents if d["title"].replace(" ", "") in compact}, key=len)
+        history = History(self.settings.index_dir)
+        try:
+            for title in reversed(titles):
+                found = history.previous(title, article)
+                if found:
+                    return found[0]
+        finally:
+            history.close()
+        return None
+
     def recent_changes(self, source: str) -> list[str]:
         from .history import History
 
@@ -106,6 +127,9 @@ class Assistant:
         if mode not in ASK_MODES:
             raise BadQuestion(f"알 수 없는 모드입니다: {mode} (staff 또는 kiosk)")
         started = time.perf_counter()
+        previous = self.previous_version(question) if mode == "staff" else None
+        if previous:
+            return audited(self, PreviousVersionStream(question.strip(), previous, started), mode)
         if mode == "kiosk":
             filters = Filters(filters.doc_types, filters.departments, True, filters.in_force_on)
         hits = self.retrieve(question, self.settings.top_k, "hybrid", filters)

@@ -118,7 +118,9 @@ class Indexer:
             report = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, renamed=renamed,
                           changes=changes, chunks=len(chunks), failed=tuple({"source": f.source, "error": f.error}
                                                                             for f in batch.failures))
-            nothing_changed = live is not None and not (added or updated or removed or renamed)
+            # an index built by another chunker or model is rebuilt even when no document changed
+            current = live is not None and self._compatible(live)
+            nothing_changed = current and not (added or updated or removed or renamed)
             if dry_run or not chunks or nothing_changed:
                 return IngestReport(**report, dry_run=dry_run, seconds=time.perf_counter() - started,
                                     generation=live.name if live else None)
@@ -148,6 +150,11 @@ class Indexer:
             self._record(folder.root, result, old_by_source, new_by_source, old_chunks_by_source, by)
         log.info("ingest.done", extra={"chunks": len(chunks), "embedded": embedded, "generation": final.name})
         return result
+
+    def _compatible(self, live: Path) -> bool:
+        manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+        return (manifest.get("chunker_version") == CHUNKER_VERSION and manifest.get("format_version") == FORMAT_VERSION
+                and manifest.get("embedding", {}).get("model") == self.embedder.model_id)
 
     @staticmethod
     def _renames(gone, fresh, old_by_source, new_by_source) -> tuple[tuple[str, str], ...]:

@@ -3,6 +3,8 @@ chromium driven by Playwright: ask on the staff chat and open a citation, ask on
 console, read the AI register; a screenshot of each page goes to docs/screenshots/."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -53,17 +55,18 @@ def server(assistant, tmp_path):
                   ASSISTANT_FEEDBACK_DIR=str(tmp_path / "feedback"), ASSISTANT_CORPUS_DIR=str(tmp_path / "corpus"))
     log = (tmp_path / "server.log").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(assistant.settings.index_dir),
-                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # its own process group: `serve` runs streamlit as a child
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url, proc)
         yield url
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
         log.close()
 
 
@@ -79,9 +82,12 @@ def test_pages_in_a_real_browser(server):
             page.set_default_timeout(40_000)
             shown = lambda text: expect(page.get_by_text(text).first).to_be_visible()  # noqa: E731
 
-            # staff chat: ask, see the answer with a citation, open the citation in the side panel
+            # staff chat: ask, see the answer with a citation, open the citation in the side panel. The first request
+            # is a deep link: it must still go through ui/app.py (its page list and titles), not the bare page file
             page.goto(f"{server}/chat")
             shown("가온시 행정 도우미")
+            expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("직원용 질의응답")
+            expect(page).to_have_title("가온시 행정 도우미")
             box = page.locator('[data-testid="stChatInputTextArea"]')
             box.fill("기초연금은 몇 살부터 받을 수 있나요?")
             box.press("Enter")

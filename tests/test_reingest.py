@@ -70,6 +70,8 @@ def test_modify_delete_add_rename_cycle(assistant, corpus_copy, tmp_path):
     previous = history.previous("가온시 노인복지 증진 조례", "제5조")
     history.close()
     assert previous and old_phrase in previous[0]["text"]
+    old = bot.ask("가온시 노인복지 증진 조례 개정 전 제5조는 어떤 내용이었나요?")
+    assert old.model == "history" and "개정 전" in old.answer and old_phrase.lstrip("①②③ ")[:15] in old.answer
     runs = bot.history()
     assert runs[0]["report"]["updated"] == 1 and {c["change"] for c in runs[0]["changes"]} >= {"updated", "removed"}
 

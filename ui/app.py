@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/ on the path,
 
 import streamlit as st  # noqa: E402
 
+from ui.common import run_in_shell  # noqa: E402
 from ui.messages import LANGS, t  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "pages"
@@ -26,18 +27,18 @@ def main() -> None:
     if "lang" not in st.session_state:
         st.session_state["lang"] = "ko"
     language = st.session_state["lang"]
-    kiosk = st.Page(PAGES / "kiosk.py", title=t("nav_kiosk", language), icon="🙋", url_path="kiosk",
+    kiosk = st.Page(PAGES / "kiosk.py", title=t("nav_kiosk", language), icon=":material/support_agent:", url_path="kiosk",
                     default=kiosk_mode)
-    register = st.Page(PAGES / "register.py", title=t("nav_register", language), icon="📜", url_path="register")
+    register = st.Page(PAGES / "register.py", title=t("nav_register", language), icon=":material/policy:", url_path="register")
     if kiosk_mode:
         page = st.navigation([kiosk, register], position="hidden")
     else:
-        chat = st.Page(PAGES / "chat.py", title=t("nav_chat", language), icon="💬", url_path="chat", default=True)
-        admin = st.Page(PAGES / "admin.py", title=t("nav_admin", language), icon="🔐", url_path="admin")
+        chat = st.Page(PAGES / "chat.py", title=t("nav_chat", language), icon=":material/forum:", url_path="chat", default=True)
+        admin = st.Page(PAGES / "admin.py", title=t("nav_admin", language), icon=":material/admin_panel_settings:", url_path="admin")
         page = st.navigation([chat, kiosk, admin, register])
         st.sidebar.radio(t("language", language), LANGS, key="lang", horizontal=True,
                          format_func=lambda x: "한국어" if x == "ko" else "English")
-    page.run()
+    run_in_shell(page)
 
 
 main()

@@ -10,8 +10,8 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from ui.common import (ADMIN_KEY, admin_enabled, admin_login, check_upload, doc_type_label, get_assistant,
-                       human_size, is_admin, lang, load_settings, read_feedback, save_upload, supported_suffixes,
-                       upload_dir)
+                       human_size, is_admin, lang, load_settings, read_feedback, require_shell, save_upload,
+                       supported_suffixes, upload_dir)
 from ui.messages import t
 
 REPORT, UPLOADER = "admin_report", "admin_uploader_nonce"
@@ -241,4 +241,5 @@ def main() -> None:
         st.error(t("admin_required", language))
 
 
+require_shell()
 main()

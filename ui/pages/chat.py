@@ -10,7 +10,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from assistant.retrieve import Filters
 from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type_label, export_markdown,
-                       get_assistant, lang, load_settings, save_feedback, setting)
+                       get_assistant, lang, load_settings, require_shell, save_feedback, setting)
 from ui.messages import t
 
 HISTORY, SELECTED = "chat_history", "chat_selected"
@@ -83,8 +83,8 @@ def render_turn(i: int, turn: dict, settings, language: str) -> None:
             for j, c in enumerate(answer.citations):
                 page = f" · {t('page', language, page=c.page)}" if c.page else ""
                 quote = c.quote if len(c.quote) <= 48 else c.quote[:47] + "…"
-                st.button(f"📄 {c.label}{page} — {quote}", key=f"cite_{i}_{j}", type="tertiary", on_click=select_citation,
-                          args=(i, j))
+                st.button(f"{c.label}{page} — {quote}", key=f"cite_{i}_{j}", type="tertiary", icon=":material/article:",
+                          on_click=select_citation, args=(i, j))
         with st.expander(t("copy", language)):
             st.caption(t("copy_hint", language))
             st.code(answer_text(answer, language), language=None, wrap_lines=True)
@@ -99,8 +99,8 @@ def render_feedback(i: int, turn: dict, settings, language: str) -> None:
     comment = st.text_input(t("feedback_comment", language), key=f"fb_comment_{i}")
     st.caption(t("feedback_prompt", language))
     up, down, _ = st.columns([1, 1, 3])
-    rating = "up" if up.button(t("feedback_up", language), key=f"fb_up_{i}") else None
-    if down.button(t("feedback_down", language), key=f"fb_down_{i}"):
+    rating = "up" if up.button(t("feedback_up", language), key=f"fb_up_{i}", icon=":material/thumb_up:") else None
+    if down.button(t("feedback_down", language), key=f"fb_down_{i}", icon=":material/thumb_down:"):
         rating = "down"
     if rating:
         try:
@@ -186,4 +186,5 @@ def main() -> None:
             render_panel(history, language)
 
 
+require_shell()
 main()

@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from assistant.errors import AssistantError
-from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask, setting
+from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask, require_shell, setting
 from ui.messages import t
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
@@ -19,8 +19,10 @@ CSS = """
 section.main, [data-testid="stMain"] { font-size: 1.45rem; }
 [data-testid="stMain"] p, [data-testid="stMain"] li { font-size: 1.45rem; line-height: 1.7; }
 [data-testid="stMain"] h1 { font-size: 2.8rem; }
-[data-testid="stMain"] .stButton button { min-height: 4.2rem; font-size: 1.45rem; border-radius: 1rem; width: 100%; }
-[data-testid="stMain"] .stButton button p { font-size: 1.45rem; }
+[data-testid="stMain"] .stButton button, [data-testid="stMain"] .stFormSubmitButton button {
+  min-height: 4.2rem; font-size: 1.45rem; border-radius: 1rem; padding: 0.6rem 1.2rem; }
+[data-testid="stMain"] button p { font-size: 1.45rem; white-space: normal; overflow: visible; text-overflow: clip;
+  line-height: 1.4; }
 [data-testid="stMain"] input { font-size: 1.6rem; min-height: 3.6rem; }
 [data-testid="stMain"] label p { font-size: 1.35rem; }
 </style>
@@ -121,7 +123,8 @@ def main() -> None:
 
     top, home = st.columns([4, 1])
     top.title(t("kiosk_title", language))
-    if home.button(t("kiosk_reset", language), key=f"kiosk_home_{nonce}", type="primary"):
+    if home.button(t("kiosk_reset", language), key=f"kiosk_home_{nonce}", type="primary", icon=":material/home:",
+                   width="stretch"):
         reset()
         st.rerun()
     st.markdown(t("kiosk_intro", language))
@@ -137,12 +140,12 @@ def main() -> None:
     examples = t("kiosk_examples", language)
     cols = st.columns(2)
     for i, example in enumerate(examples):
-        if cols[i % 2].button(example, key=f"kiosk_example_{nonce}_{i}"):
+        if cols[i % 2].button(example, key=f"kiosk_example_{nonce}_{i}", width="stretch"):
             question = example
 
     # the welfare finder (assistant/welfare.py) is being built: its entry point stays disabled until it lands
-    st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", disabled=True,
-              help=t("kiosk_welfare_help", language))
+    st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", disabled=True, icon=":material/search:",
+              help=t("kiosk_welfare_help", language), width="stretch")
 
     if question:
         with st.spinner():
@@ -162,4 +165,5 @@ def main() -> None:
     st.caption(t("kiosk_idle", language, seconds=idle_seconds(settings)))
 
 
+require_shell()
 main()
