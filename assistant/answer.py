@@ -146,6 +146,21 @@ class EvidenceSelector:
         return chosen, support
 
 
+def application_steps(hits: list[Hit], evidence: list[Evidence]) -> list[Evidence]:
+    """Kiosk answers end with where and how to apply, from the same service's 신청 방법 field when retrieved."""
+    if not evidence or any("신청 방법" in e.citation.anchor for e in evidence):
+        return []
+    top = evidence[0].citation
+    for rank, hit in enumerate(hits):
+        if hit.chunk.source != top.source:
+            continue
+        for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)):
+            if anchor.endswith("> 신청 방법"):
+                c = hit.chunk
+                return [Evidence(Citation(c.source, c.title, anchor, c.page, quote), 0.0, rank, pos)]
+    return []
+
+
 def contact_of(department: str | None) -> str | None:
     if not department:
         return None
@@ -163,8 +178,9 @@ class ExtractiveBackend:
         first = evidence[0].citation
         if mode == "kiosk":
             yield f"{first.where}에 이렇게 안내되어 있어요.\n\n"
-            for e in evidence[:2]:
-                yield f"- {e.citation.quote} {e.citation.label}\n"
+            for e in evidence:
+                lead = "신청은 이렇게 하세요: " if e.citation.anchor.endswith("> 신청 방법") else ""
+                yield f"- {lead}{e.citation.quote} {e.citation.label}\n"
             return
         yield f"{first.where}에 따르면 다음과 같습니다.\n\n"
         for e in evidence:
@@ -196,6 +212,8 @@ class AnswerStream:
         refused = not evidence or support < self.settings.min_support
         pieces: list[str] = []
         first_token = None
+        if self.mode == "kiosk" and not refused:
+            evidence = evidence[:2] + application_steps(self.hits, evidence[:2])
         self._citations = [e.citation for e in evidence]
         self._model = self._backend.name
         if refused:
@@ -250,8 +268,8 @@ class AnswerStream:
 
     def _referral(self, support: float) -> dict:
         top = self.hits[0].chunk if self.hits else None
-        # name a document's department only when the top document is at least about the same subject
-        if top and top.department and support >= self.settings.min_support / 2:
+        # name a document's department only when the top chunk holds most of the question's subject words
+        if top and top.department and (self.hits[0].coverage or 0.0) >= 0.5:
             return {"department": top.department, "contact": contact_of(top.department)}
         return {"department": self.settings.default_department, "contact": self.settings.default_contact}
 

@@ -89,10 +89,13 @@ def cmd_ask(args, assistant) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print("\n출처:")
-        for c in answer.citations:
-            page = f", {c.page}쪽" if c.page else ""
-            print(f"  {c.label} {c.source}{page}")
+        if answer.citations:
+            print("\n출처:")
+        for line in dict.fromkeys(f"  {c.label} {c.source}" + (f", {c.page}쪽" if c.page else "")
+                                  for c in answer.citations):
+            print(line)
+        if answer.referral:
+            print(f"\n문의: {answer.referral['department']}")
     return 0
 
 

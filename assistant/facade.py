@@ -47,7 +47,7 @@ class Assistant:
 
         current = IndexFolder(self.settings.index_dir).current()
         if self._index is None or current is None or current.name != self._index.generation:
-            self._index = SearchIndex(self.settings.index_dir, self.embedder, self.settings.threads)
+            self._index = SearchIndex(self.settings.index_dir, self.embedder, self.settings.threads, self.settings)
         return self._index
 
     def ingest(self, paths: Iterable[Path] | None = None, keep_missing: bool = False, dry_run: bool = False,

@@ -20,7 +20,7 @@ import numpy as np
 from ingest import Chunk, load_documents
 from ingest.diff import article_diff
 
-from .dense import DenseIndex
+from .milvus_store import make_dense_index
 from .embed import Embedder
 from .history import History
 from .welfare import SERVICES_FILE, extract_services
@@ -138,7 +138,7 @@ class Indexer:
             (gen / SERVICES_FILE).write_text(json.dumps([s.to_json() for s in extract_services(chunks)],
                                                         ensure_ascii=False), encoding="utf-8")
             np.save(gen / "vectors.npy", vectors)
-            dense = DenseIndex.build(vectors, self.settings.threads)
+            dense = make_dense_index(self.settings).build(vectors, self.settings.threads)
             dense.save(gen)
             BM25Index.build(tokens).save(gen)
             manifest = self._manifest(documents, chunks, dense.kind, now, live)

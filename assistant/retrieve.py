@@ -10,7 +10,7 @@ import numpy as np
 
 from ingest import Chunk
 
-from .dense import DenseIndex
+from .milvus_store import load_dense_index
 from .embed import Embedder
 from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer
 from .settings import Settings
@@ -41,13 +41,13 @@ class Hit:
 class SearchIndex:
     """One loaded, read-only generation of an index folder."""
 
-    def __init__(self, root: Path, embedder: Embedder, threads: int = 2):
+    def __init__(self, root: Path, embedder: Embedder, threads: int = 2, settings=None):
         gen = live_generation(root)
         self.root, self.generation = root, gen.name
         self.manifest = read_manifest(gen)
         check_manifest(self.manifest, embedder.model_id, embedder.dim, root)
         self.documents, self.chunks = read_docstore(gen)
-        self.dense = DenseIndex.load(gen, threads)
+        self.dense = load_dense_index(settings, gen, threads)
         self.keyword = BM25Index.load(gen)
         self.doc_type = np.array([c.doc_type for c in self.chunks])
         self.department = np.array([c.department or "" for c in self.chunks])

@@ -23,6 +23,10 @@ class Settings:
     # ingestion
     chunk_max_chars: int = 700
     max_file_mb: int = 50
+    # vector store
+    vector_store: str = "faiss"  # faiss | milvus
+    milvus_uri: str = ""  # "" = milvus-lite inside each generation; else a cluster, e.g. "http://milvus.internal:19530"
+    milvus_collection: str = "assistant"  # cluster collection prefix; one per index folder
     # retrieval
     top_k: int = 5
     candidates: int = 50  # per retriever, before fusion
@@ -81,7 +85,10 @@ class Settings:
         unknown = set(values) - set(known)
         if unknown:
             raise ConfigError(f"알 수 없는 설정 항목: {', '.join(sorted(unknown))}")
-        return cls(**{name: _coerce(known[name], value) for name, value in values.items()})
+        settings = cls(**{name: _coerce(known[name], value) for name, value in values.items()})
+        if settings.vector_store not in ("faiss", "milvus"):
+            raise ConfigError(f"vector_store는 faiss 또는 milvus여야 합니다: {settings.vector_store!r}")
+        return settings
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

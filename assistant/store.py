@@ -199,8 +199,8 @@ def chunk_dict(chunk: Chunk) -> dict:
 def check_consistency(root: Path) -> dict:
     """Load the live generation and check it is whole: every part holds the same chunks, none twice.
     Used after crashes (tests, `scripts/crash_test.py`); raises AssertionError with what is wrong."""
-    from .dense import DenseIndex
     from .keyword import BM25Index
+    from .milvus_store import load_dense_index
 
     gen = live_generation(root)
     manifest = read_manifest(gen)
@@ -212,7 +212,7 @@ def check_consistency(root: Path) -> dict:
     assert sum(d["n_chunks"] for d in documents) == len(chunks), "chunk counts disagree"
     vectors = np.load(gen / "vectors.npy")
     assert vectors.shape[0] == len(chunks), "vectors and chunks disagree"
-    assert DenseIndex.load(gen).size == len(chunks), "FAISS index and chunks disagree"
+    assert load_dense_index(None, gen).size == len(chunks), "vector index and chunks disagree"
     assert BM25Index.load(gen).n_docs == len(chunks), "keyword index and chunks disagree"
     assert manifest["counts"]["chunks"] == len(chunks), "manifest counts disagree"
     return {"generation": gen.name, "documents": len(documents), "chunks": len(chunks)}

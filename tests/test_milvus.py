@@ -151,8 +151,8 @@ def test_retrieval_through_the_assistant_with_milvus(assistant, tmp_path, monkey
         # until Settings has `vector_store` and indexer/retrieve call the factory: route both through Milvus
         from assistant import indexer, retrieve
 
-        monkeypatch.setattr(indexer, "DenseIndex", MilvusBackend(None))
-        monkeypatch.setattr(retrieve, "DenseIndex", MilvusBackend(None))
+        monkeypatch.setattr(indexer, "DenseIndex", MilvusBackend(None), raising=False)
+        monkeypatch.setattr(retrieve, "DenseIndex", MilvusBackend(None), raising=False)
         bot = assistant.clone(index_dir=index_dir)
     bot.ingest()
     assert bot.index.dense.kind == "milvus-lite"
