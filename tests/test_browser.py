@@ -82,9 +82,9 @@ def test_pages_in_a_real_browser(server):
             page.set_default_timeout(40_000)
             shown = lambda text: expect(page.get_by_text(text).first).to_be_visible()  # noqa: E731
 
-            # staff chat: ask, see the answer with a citation, open the citation in the side panel. The first request
-            # is a deep link: it must still go through ui/app.py (its page list and titles), not the bare page file
-            page.goto(f"{server}/chat")
+            # staff chat (the default page, at /): ask, see the answer with a citation, open the citation in the side
+            # panel; the page list and titles are the app's own (ui/app.py ran, not a bare page file)
+            page.goto(server)
             shown("가온시 행정 도우미")
             expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("직원용 질의응답")
             expect(page).to_have_title("가온시 행정 도우미")
@@ -108,8 +108,9 @@ def test_pages_in_a_real_browser(server):
             settle(page)
             page.screenshot(path=str(SHOTS / "kiosk.png"), full_page=True)
 
-            # admin: refused without the password, open with it
+            # admin, reached by a deep link: refused without the password, open with it
             page.goto(f"{server}/admin")
+            expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("관리자")
             page.get_by_label("관리자 비밀번호").fill("wrong")
             page.get_by_role("button", name="로그인").click()
             shown("비밀번호가 맞지 않습니다.")

@@ -14,10 +14,11 @@ if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/ on the path,
 
 import streamlit as st  # noqa: E402
 
-from ui.common import run_in_shell  # noqa: E402
 from ui.messages import LANGS, t  # noqa: E402
 
-PAGES = Path(__file__).resolve().parent / "pages"
+# Not "pages/": Streamlit treats a pages/ folder beside the entry script as a legacy multipage app and, on the first
+# request after start, runs a deep link (/chat) straight from it, bypassing this file and the kiosk-mode page list.
+PAGES = Path(__file__).resolve().parent / "views"
 
 
 def main() -> None:
@@ -38,7 +39,7 @@ def main() -> None:
         page = st.navigation([chat, kiosk, admin, register])
         st.sidebar.radio(t("language", language), LANGS, key="lang", horizontal=True,
                          format_func=lambda x: "한국어" if x == "ko" else "English")
-    run_in_shell(page)
+    page.run()
 
 
 main()

@@ -7,7 +7,6 @@ import datetime as dt
 import json
 import os
 import re
-import threading
 from pathlib import Path
 
 import streamlit as st
@@ -25,35 +24,6 @@ UI_SETTINGS = {
     "feedback_dir": "",  # staff feedback (feedback.jsonl); empty: <index_dir>/../feedback
 }
 ADMIN_KEY = "admin_verified_hash"
-_SHELL = threading.local()  # set by ui/app.py around the page it runs (each script run has its own thread)
-
-
-def run_in_shell(page) -> None:
-    """Runs a page from ui/app.py, so that the page knows it was reached through the app's own navigation."""
-    _SHELL.active = True
-    try:
-        page.run()
-    finally:
-        _SHELL.active = False
-
-
-def require_shell() -> None:
-    """Every page starts with this. Because ui/ holds a `pages/` folder, Streamlit's legacy multipage mode runs a
-    deep link (/chat, /admin) straight from that folder on the first request after start, skipping ui/app.py and
-    with it the kiosk-mode page list. Such a run switches the legacy mode off and reruns through ui/app.py."""
-    if getattr(_SHELL, "active", False):
-        return
-    tries = st.session_state.get("_shell_reruns", 0)
-    if tries >= 2:  # never loop: refuse to render a page outside the app
-        st.stop()
-    st.session_state["_shell_reruns"] = tries + 1
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-
-        PagesManager.uses_pages_directory = False
-    except ImportError:  # a Streamlit without the legacy mode
-        pass
-    st.rerun()
 
 
 def load_settings() -> Settings:

@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from assistant.errors import AssistantError
-from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask, require_shell, setting
+from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask, setting
 from ui.messages import t
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
@@ -165,5 +165,4 @@ def main() -> None:
     st.caption(t("kiosk_idle", language, seconds=idle_seconds(settings)))
 
 
-require_shell()
 main()

@@ -10,7 +10,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from assistant.retrieve import Filters
 from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type_label, export_markdown,
-                       get_assistant, lang, load_settings, require_shell, save_feedback, setting)
+                       get_assistant, lang, load_settings, save_feedback, setting)
 from ui.messages import t
 
 HISTORY, SELECTED = "chat_history", "chat_selected"
@@ -186,5 +186,4 @@ def main() -> None:
             render_panel(history, language)
 
 
-require_shell()
 main()

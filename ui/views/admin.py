@@ -10,7 +10,7 @@ import streamlit as st
 
 from assistant.errors import AssistantError
 from ui.common import (ADMIN_KEY, admin_enabled, admin_login, check_upload, doc_type_label, get_assistant,
-                       human_size, is_admin, lang, load_settings, read_feedback, require_shell, save_upload,
+                       human_size, is_admin, lang, load_settings, read_feedback, save_upload,
                        supported_suffixes, upload_dir)
 from ui.messages import t
 
@@ -241,5 +241,4 @@ def main() -> None:
         st.error(t("admin_required", language))
 
 
-require_shell()
 main()

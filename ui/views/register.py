@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from assistant.errors import AssistantError
-from ui.common import get_assistant, lang, require_shell
+from ui.common import get_assistant, lang
 from ui.messages import t
 
 
@@ -41,5 +41,4 @@ def main() -> None:
         st.json(reg)
 
 
-require_shell()
 main()
