@@ -128,7 +128,6 @@ def cmd_info(args, assistant) -> int:
 
 def cmd_serve(args, assistant) -> int:
     import os
-    import subprocess
 
     app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     env = dict(os.environ, ASSISTANT_INDEX_DIR=str(assistant.settings.index_dir))
@@ -138,7 +137,7 @@ def cmd_serve(args, assistant) -> int:
            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.address", args.address]
     if args.kiosk:
         env["ASSISTANT_UI_MODE"] = "kiosk"
-    return subprocess.call(cmd, env=env)
+    os.execvpe(cmd[0], cmd, env)  # become the server: stopping `assistant serve` stops Streamlit too
 
 
 def build_parser() -> argparse.ArgumentParser:

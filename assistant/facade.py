@@ -57,6 +57,13 @@ class Assistant:
         self._index = None
         return report
 
+    @staticmethod
+    def supported_suffixes() -> frozenset[str]:
+        """File types ingestion reads (the admin upload checks against it)."""
+        from ingest.readers import supported_suffixes
+
+        return supported_suffixes()
+
     def history(self, limit: int = 50) -> list[dict]:
         """Past ingests, newest first, with their per-document and per-article changes (admin page)."""
         from .history import History

@@ -59,6 +59,10 @@ class Settings:
     operator_name: str = ""  # register: operating body ("" = default_department)
     operator_contact: str = ""  # register: contact ("" = default_contact)
     # ui
+    admin_password_hash: str = ""  # pbkdf2_sha256$iterations$salt_hex$hash_hex (python -m ui.admin_hash); "" = off
+    kiosk_idle_seconds: int = 120  # the kiosk forgets everything after this long without a touch
+    weak_support: float = 0.5  # staff chat warns below this support (answers below min_support are refused)
+    feedback_dir: str = ""  # staff feedback (feedback.jsonl); "" = <index_dir>/../feedback
     ui_port: int = 8501
     log_level: str = "WARNING"
     extra: dict = field(default_factory=dict, compare=False)

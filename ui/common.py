@@ -1,11 +1,9 @@
-"""Shared helpers of the Streamlit pages: the cached `Assistant`, settings not yet in `Settings`, personal-data
-masking, staff feedback and upload files. No indexing or retrieval logic lives here: pages only call the facade."""
+"""Shared helpers of the Streamlit pages: the cached `Assistant`, personal-data masking, staff feedback and upload
+files. No indexing or retrieval logic lives here: pages only call the facade."""
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 
@@ -14,33 +12,11 @@ import streamlit as st
 from assistant import Settings
 from ui.messages import t
 
-# Settings the UI reads that `assistant/settings.py` may not define yet (see the UI issue note). Once a field
-# exists, `Settings.load` reads it from the TOML file and ASSISTANT_* environment like any other; until then the
-# same ASSISTANT_* variable is read here so that deployments and tests can already set it.
-UI_SETTINGS = {
-    "admin_password_hash": "",  # pbkdf2_sha256$iterations$salt_hex$hash_hex (python -m ui.admin_hash)
-    "kiosk_idle_seconds": 120,  # the kiosk forgets everything after this long without a touch
-    "weak_support": 0.5,  # staff chat warns below this support (answers below min_support are refused)
-    "feedback_dir": "",  # staff feedback (feedback.jsonl); empty: <index_dir>/../feedback
-}
 ADMIN_KEY = "admin_verified_hash"
 
 
 def load_settings() -> Settings:
     return Settings.load()
-
-
-def setting(settings: Settings, name: str):
-    default = UI_SETTINGS[name]
-    if any(f.name == name for f in dataclasses.fields(settings)):
-        return getattr(settings, name)
-    raw = os.environ.get(f"ASSISTANT_{name.upper()}")
-    if raw is None:
-        return default
-    try:
-        return type(default)(raw)
-    except ValueError:
-        return default
 
 
 @st.cache_resource(show_spinner=False)
@@ -91,7 +67,7 @@ def mask(text: str) -> str:
 
 
 def data_dir(settings: Settings) -> Path:
-    configured = setting(settings, "feedback_dir")
+    configured = settings.feedback_dir
     if configured:
         return Path(configured)
     return Path(settings.index_dir).resolve().parent / "feedback"
@@ -138,13 +114,8 @@ def read_feedback(settings: Settings) -> list[dict]:
 # ---------------------------------------------------------------- uploads
 
 
-def supported_suffixes(assistant=None) -> list[str]:
-    method = getattr(assistant, "supported_suffixes", None)
-    if callable(method):
-        return sorted(method())
-    from ingest.readers import supported_suffixes as readers_suffixes  # until the facade exposes it
-
-    return sorted(readers_suffixes())
+def supported_suffixes(assistant) -> list[str]:
+    return sorted(assistant.supported_suffixes())
 
 
 def human_size(n: int) -> str:
@@ -187,13 +158,13 @@ def save_upload(settings: Settings, name: str, data: bytes) -> Path:
 def admin_enabled(settings: Settings) -> bool:
     from ui.admin_hash import is_valid
 
-    return is_valid(setting(settings, "admin_password_hash"))
+    return is_valid(settings.admin_password_hash)
 
 
 def admin_login(settings: Settings, password: str) -> bool:
     from ui.admin_hash import verify
 
-    stored = setting(settings, "admin_password_hash")
+    stored = settings.admin_password_hash
     if admin_enabled(settings) and verify(password, stored):
         st.session_state[ADMIN_KEY] = stored
         return True
@@ -203,7 +174,7 @@ def admin_login(settings: Settings, password: str) -> bool:
 
 def is_admin(settings: Settings) -> bool:
     """Logged in against the hash configured now (changing the password ends every admin session)."""
-    stored = setting(settings, "admin_password_hash")
+    stored = settings.admin_password_hash
     return admin_enabled(settings) and st.session_state.get(ADMIN_KEY) == stored
 
 

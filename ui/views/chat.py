@@ -10,7 +10,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from assistant.retrieve import Filters
 from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type_label, export_markdown,
-                       get_assistant, lang, load_settings, save_feedback, setting)
+                       get_assistant, lang, load_settings, save_feedback)
 from ui.messages import t
 
 HISTORY, SELECTED = "chat_history", "chat_selected"
@@ -77,7 +77,7 @@ def render_turn(i: int, turn: dict, settings, language: str) -> None:
         st.caption(t("filters_active", language, filters=turn["filters"]))
     with st.chat_message("assistant"):
         st.markdown(answer.answer)
-        render_warning(answer, setting(settings, "weak_support"), language)
+        render_warning(answer, settings.weak_support, language)
         if answer.citations:
             st.caption(f"{t('sources', language)} · {t('citations_hint', language)}")
             for j, c in enumerate(answer.citations):

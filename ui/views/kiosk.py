@@ -8,7 +8,7 @@ import time
 import streamlit as st
 
 from assistant.errors import AssistantError
-from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask, setting
+from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask
 from ui.messages import t
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
@@ -39,7 +39,7 @@ def reset() -> None:
 
 
 def idle_seconds(settings) -> int:
-    return max(10, int(setting(settings, "kiosk_idle_seconds")))
+    return max(10, int(settings.kiosk_idle_seconds))
 
 
 def expired(settings) -> bool:
@@ -73,7 +73,7 @@ def ask(question: str, language: str) -> None:
     else:
         internal = internal_sources()
         entry.update(answer=answer.answer, refused=answer.refused, referral=answer.referral,
-                     weak=answer.support < setting(load_settings(), "weak_support"),
+                     weak=answer.support < load_settings().weak_support,
                      where=list(dict.fromkeys(c.where for c in answer.citations if c.source not in internal)))
         if any(c.source in internal for c in answer.citations):  # never expected: mode="kiosk" filters them
             entry.update(answer="", refused=True, where=[])
