@@ -1,6 +1,7 @@
 """End to end in a real browser: `python -m assistant serve` on loopback (with outbound networking blocked), Debian's
-chromium driven by Playwright: ask on the staff chat and open a citation, ask on the kiosk, log in to the admin
-console, read the AI register; a screenshot of each page goes to docs/screenshots/."""
+chromium driven by Playwright: ask on the staff chat and open a citation, ask on the kiosk, go through the kiosk's
+welfare finder, log in to the admin console, read the AI register; a screenshot of each page goes to
+docs/screenshots/ (welfare.png for the finder's results, checked to draw Hangul)."""
 from __future__ import annotations
 
 import os
@@ -104,9 +105,33 @@ def test_pages_in_a_real_browser(server):
             shown("무엇을 도와드릴까요?")
             page.get_by_role("button", name="기초연금은 몇 살부터 받을 수 있나요?").click()
             shown("찾은 곳")
-            expect(page.get_by_role("button", name="복지 서비스 찾기 (준비 중)")).to_be_disabled()
+            finder = page.get_by_role("button", name="내가 받을 수 있는 복지 서비스 찾기")
+            expect(finder).to_be_enabled()
             settle(page)
             page.screenshot(path=str(SHOTS / "kiosk.png"), full_page=True)
+
+            # kiosk welfare finder: one question per screen with large buttons, then the services as cards
+            finder.click()
+            for label in ("65세 이상", "혼자 살아요", "기준 중위소득의 30% 이하", "아니오", "은퇴"):
+                page.get_by_role("button", name=label, exact=True).click()
+            expect(page.get_by_role("heading", name="기초연금", exact=True)).to_be_visible()
+            shown("신청 가능성 높음")
+            shown("만 65세 이상이고 소득인정액이 선정기준액 이하인 사람이 받을 수 있습니다.")
+            page.get_by_text("어디에 신청하나요?").first.click()
+            shown("담당 부서:")
+            settle(page)
+            # Streamlit scrolls inside its own container: a tall viewport, scrolled to the top, shows the first card
+            page.set_viewport_size({"width": 1400, "height": 2400})
+            page.get_by_text("받을 수 있을지도 모르는 복지 서비스").scroll_into_view_if_needed()
+            page.evaluate("() => document.querySelectorAll('*').forEach(e => { if (e.scrollTop) e.scrollTop = 0; })")
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(SHOTS / "welfare.png"), full_page=True)
+            page.set_viewport_size({"width": 1400, "height": 1000})
+            assert hangul_renders(page), "Hangul is drawn as empty boxes: install fonts-noto-cjk"
+            # "처음으로" forgets the answers: back on the start screen
+            page.get_by_role("button", name="처음으로").first.click()
+            shown("자주 묻는 질문")
+            expect(page.get_by_role("heading", name="기초연금", exact=True)).to_have_count(0)
 
             # admin, reached by a deep link: refused without the password, open with it
             page.goto(f"{server}/admin")
@@ -130,9 +155,26 @@ def test_pages_in_a_real_browser(server):
             page.screenshot(path=str(SHOTS / "register.png"), full_page=True)
         finally:
             browser.close()
-    for name in ("chat", "kiosk", "admin", "register"):
+    for name in ("chat", "kiosk", "welfare", "admin", "register"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
     assert time.monotonic() - started < 90
+
+
+def hangul_renders(page) -> bool:
+    """Whether this browser draws Hangul with the page's fonts (the screenshots' fonts): two syllables drawn in the
+    page's own font stack differ from each other and from a codepoint no font has (drawn as the missing-glyph box)."""
+    page.evaluate("""() => {
+        const d = document.createElement('div');
+        d.id = 'hangul-check';
+        d.style.cssText = 'position:fixed;top:0;left:0;z-index:99999;background:#fff;color:#000;font-size:64px';
+        d.innerHTML = '<span id="hc-a">가</span> <span id="hc-b">힣</span> <span id="hc-x">\u0378</span>';
+        (document.querySelector('[data-testid="stMain"]') || document.body).appendChild(d);
+    }""")
+    try:
+        a, b, missing = (page.locator(f"#hc-{x}").screenshot() for x in "abx")
+    finally:
+        page.evaluate("() => document.getElementById('hangul-check').remove()")
+    return a != b and a != missing and b != missing
 
 
 def settle(page) -> None:

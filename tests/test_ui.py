@@ -139,7 +139,7 @@ def test_kiosk_masks_personal_data_and_resets_on_home_button(ui_env):
     page = texts(at)
     assert "무엇을 도와드릴까요" in page and "개인정보" in page
     welfare = next(b for b in at.button if "복지 서비스 찾기" in b.label)
-    assert welfare.disabled and "준비 중" in welfare.label
+    assert not welfare.disabled and "준비 중" not in welfare.label  # the finder has landed
     at.text_input[0].set_value("기초연금 신청은 어디서 하나요? 제 번호는 010-1234-5678 이에요")
     at.button(key=f"FormSubmitter:kiosk_form_{at.session_state['kiosk_nonce']}-물어보기").click().run()
     assert not at.exception
@@ -189,6 +189,139 @@ def test_kiosk_mode_offers_only_public_pages(ui_env, monkeypatch):
     assert "무엇을 도와드릴까요" in texts(at)
     assert "chat_history" not in at.session_state
     assert not at.sidebar.radio  # no staff navigation or language switch on a kiosk
+
+
+# ---------------------------------------------------------------- kiosk: welfare finder
+
+
+def welfare_keys(at: AppTest) -> list[str]:
+    """The finder's state: its step, the answers and its answer buttons (not the kiosk's entry button)."""
+    return [k for k in at.session_state.keys()
+            if str(k).startswith(("kiosk_welfare_step", "kiosk_welfare_answers", "kiosk_wf_"))]
+
+
+def tap(at: AppTest, label: str) -> None:
+    next(b for b in at.button if b.label == label).click().run()
+    assert not at.exception, at.exception
+
+
+def finder_for_70_living_alone(at: AppTest) -> None:
+    """Welfare finder for a 70-year-old living alone, income ≤ 30 % of 기준 중위소득, no disability, retired."""
+    tap(at, "내가 받을 수 있는 복지 서비스 찾기")
+    assert "나이가 어떻게 되세요?" in texts(at) and "질문 1 / 6" in texts(at)
+    assert "70세" in texts(at)  # the representative age is said on the question
+    tap(at, "65세 이상")
+    assert "누구와 함께 사세요?" in texts(at)
+    tap(at, "혼자 살아요")
+    assert "가구 소득은 어느 정도인가요?" in texts(at) and "질문 3 / 5" in texts(at)  # no 자녀 수 for one living alone
+    tap(at, "기준 중위소득의 30% 이하")
+    tap(at, "아니오")
+    assert "지금 일을 하고 계세요?" in texts(at)
+    tap(at, "은퇴")
+
+
+def test_kiosk_welfare_finder_for_a_70_year_old_living_alone(ui_env):
+    at = app("kiosk")
+    finder_for_70_living_alone(at)
+    assert at.session_state["kiosk_welfare_answers"] == {"age": "65p", "household": "single", "income": "30",
+                                                         "disability": "no", "employment": "retired"}
+    page = texts(at)
+    assert "나이 70세(65세 이상의 대표 나이)" in page
+    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert "### 기초연금" in headings
+    # the 기초연금 card: badge, plain-Korean why, the guide's citation, and where to apply in an expander
+    markdowns = [m.value for m in at.markdown]
+    start = markdowns.index("### 기초연금")
+    body = "\n".join(markdowns[start:start + 8])
+    assert "신청 가능성 높음" in body
+    assert "기초연금: 받을 수 있을 것으로 보입니다" in body and "만 65세 이상" in body
+    assert "안내문 근거" in body and "기초연금 › 지원 대상, 지원 내용" in body
+    assert "만 65세 이상이고 소득인정액이 선정기준액 이하인 사람이 받을 수 있습니다." in body
+    where = [e for e in at.expander if e.label == "어디에 신청하나요?"]
+    assert where and len(where) == len(headings)
+    first = "\n".join(m.value for m in where[0].markdown)
+    assert "행정복지센터" in first and "노인복지과" in first
+    # "no" services only as a collapsed count: 아동수당 (no children) has no card
+    assert "### 아동수당" not in headings and "### 한부모가족 아동양육비" not in headings
+    hidden = next(e for e in at.expander if e.label.startswith("조건이 맞지 않는 서비스"))
+    assert any(ch.isdigit() for ch in hidden.label)
+    assert all("확인 필요" in m or "신청 가능성 높음" in m for m in
+               ("\n".join(markdowns[markdowns.index(h):markdowns.index(h) + 2]) for h in headings))
+    # back returns to the last question with the answer kept, and forward again
+    tap(at, "이전으로")
+    assert "지금 일을 하고 계세요?" in texts(at)
+    tap(at, "은퇴")
+    assert "### 기초연금" in [m.value for m in at.markdown]
+    # nothing of the profile was written to disk (the feedback folder stays absent)
+    assert not any(p.is_file() for p in ui_env.rglob("*"))
+
+
+def test_kiosk_welfare_finder_unknown_income_and_children_question(ui_env):
+    at = app("kiosk")
+    tap(at, "내가 받을 수 있는 복지 서비스 찾기")
+    tap(at, "35~64세")
+    tap(at, "한부모 가구예요")
+    assert "18세 미만 자녀가 몇 명인가요?" in texts(at) and "질문 3 / 6" in texts(at)
+    tap(at, "2명")
+    tap(at, "잘 모름")  # income: left out of the profile, so income conditions are "maybe"
+    tap(at, "아니오")
+    tap(at, "일하는 중")
+    from ui.views.welfare_flow import profile
+
+    answers = at.session_state["kiosk_welfare_answers"]
+    assert "income_ratio" not in profile(answers)
+    assert profile(answers)["children"] == 2 and profile(answers)["household_type"] == "single_parent"
+    headings = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert "### 한부모가족 아동양육비" in headings
+    markdowns = [m.value for m in at.markdown]
+    start = markdowns.index("### 한부모가족 아동양육비")
+    assert "확인 필요" in markdowns[start + 1]
+    # back, question by question, and back from the first question closes the finder and drops the answers
+    for _ in range(6):
+        tap(at, "이전으로")
+    assert "나이가 어떻게 되세요?" in texts(at)
+    tap(at, "이전으로")
+    assert "kiosk_welfare_answers" not in at.session_state and "kiosk_welfare_step" not in at.session_state
+    assert "무엇을 도와드릴까요" in texts(at)
+
+
+def test_kiosk_welfare_reset_clears_every_profile_key(ui_env):
+    at = app("kiosk")
+    finder_for_70_living_alone(at)
+    assert welfare_keys(at)
+    # the top "처음으로" (the kiosk's reset) forgets every answer
+    next(b for b in at.button if "처음으로" in b.label).click().run()
+    assert not at.exception
+    assert not welfare_keys(at)
+    assert "### 기초연금" not in [m.value for m in at.markdown] and "65세 이상" not in texts(at)
+    assert "무엇을 도와드릴까요" in texts(at)
+    # the idle timeout does the same
+    finder_for_70_living_alone(at)
+    assert welfare_keys(at)
+    at.session_state["kiosk_last_active"] = time.time() - 10_000
+    at.run()
+    assert not welfare_keys(at)
+    assert "### 기초연금" not in [m.value for m in at.markdown]
+    # and the "처음으로" beside "이전으로" inside the finder, mid-way
+    tap(at, "내가 받을 수 있는 복지 서비스 찾기")
+    tap(at, "65세 이상")
+    homes = [b for b in at.button if "처음으로" in b.label]
+    assert len(homes) == 2
+    homes[-1].click().run()
+    assert not welfare_keys(at)
+    assert not any(str(v) in ("65p", "single") for k, v in at.session_state.items() if str(k).startswith("kiosk_"))
+
+
+def test_welfare_flow_messages_exist_in_both_languages():
+    from ui.messages import t
+    from ui.views.welfare_flow import QUESTIONS
+
+    for language in ("ko", "en"):
+        for name, options in QUESTIONS:
+            assert t(f"kiosk_wf_q_{name}", language) and t(f"kiosk_wf_help_{name}", language)
+            for option, _ in options:
+                assert MESSAGES[language][f"kiosk_wf_{name}_{option}"]
+                assert MESSAGES[language][f"kiosk_wf_used_{name}_{option}"]
 
 
 # ---------------------------------------------------------------- admin

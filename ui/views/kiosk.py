@@ -1,6 +1,7 @@
 """Citizen kiosk: large type, plain Korean, example questions as big buttons, no login. Public documents only
 (mode="kiosk"); personal data is masked before it is kept or shown; everything is forgotten after an idle timeout
-or on "처음으로", so the next person sees nothing of the last."""
+or on "처음으로", so the next person sees nothing of the last. The welfare finder (ui/views/welfare_flow.py) keeps its
+answers under the same "kiosk_" prefix, so the same reset forgets them."""
 from __future__ import annotations
 
 import time
@@ -10,6 +11,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from ui.common import PrivacyUnavailable, get_assistant, lang, load_settings, mask
 from ui.messages import t
+from ui.views import welfare_flow
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
 LAST, QA, NONCE = "kiosk_last_active", "kiosk_qa", "kiosk_nonce"
@@ -127,6 +129,10 @@ def main() -> None:
                    width="stretch"):
         reset()
         st.rerun()
+    if welfare_flow.is_open():  # the welfare finder, one question per screen, in place of the question screen
+        welfare_flow.render(language, nonce, reset)
+        footer(settings, language, expanded=False)
+        return
     st.markdown(t("kiosk_intro", language))
 
     question = None
@@ -143,9 +149,9 @@ def main() -> None:
         if cols[i % 2].button(example, key=f"kiosk_example_{nonce}_{i}", width="stretch"):
             question = example
 
-    # the welfare finder (assistant/welfare.py) is being built: its entry point stays disabled until it lands
-    st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", disabled=True, icon=":material/search:",
-              help=t("kiosk_welfare_help", language), width="stretch")
+    # the welfare finder (assistant/welfare.py): a few questions, then the services as cards (ui/views/welfare_flow.py)
+    st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", on_click=welfare_flow.start,
+              icon=":material/search:", help=t("kiosk_welfare_help", language), width="stretch")
 
     if question:
         with st.spinner():
@@ -158,9 +164,13 @@ def main() -> None:
         st.divider()
         render_answer(entry, language)
 
+    footer(settings, language, expanded=not entry)
+
+
+def footer(settings, language: str, expanded: bool) -> None:
     st.divider()
     minutes = max(1, round(idle_seconds(settings) / 60))
-    with st.expander(t("kiosk_privacy_title", language), expanded=not entry):
+    with st.expander(t("kiosk_privacy_title", language), expanded=expanded):
         st.markdown(t("kiosk_privacy", language, minutes=minutes))
     st.caption(t("kiosk_idle", language, seconds=idle_seconds(settings)))
 
