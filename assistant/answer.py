@@ -217,7 +217,7 @@ class AnswerStream:
         self._citations = [e.citation for e in evidence]
         self._model = self._backend.name
         if refused:
-            stream = self._refusal(support)
+            stream = self._refusal()
         elif getattr(self._backend, "generative", False):
             stream = self._generated(evidence)
         else:
@@ -233,7 +233,7 @@ class AnswerStream:
         citations = () if refused else tuple(dict.fromkeys(self._citations))
         self.result = Answer(
             question=self.question, answer="".join(pieces).strip(), citations=citations, refused=refused,
-            referral=self._referral(support) if refused else None, model=self._model,
+            referral=self._referral() if refused else None, model=self._model,
             timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
                         "total": round(total, 1)},
             support=support, hits=tuple(self.hits))
@@ -266,15 +266,15 @@ class AnswerStream:
                     yield f"\n※ 최근 반영된 개정: {e.citation.title} {note}. 개정 전 내용은 '개정 전 {key}'로 물어보세요.\n"
                     break
 
-    def _referral(self, support: float) -> dict:
+    def _referral(self) -> dict:
         top = self.hits[0].chunk if self.hits else None
         # name a document's department only when the top chunk holds most of the question's subject words
         if top and top.department and (self.hits[0].coverage or 0.0) >= 0.5:
             return {"department": top.department, "contact": contact_of(top.department)}
         return {"department": self.settings.default_department, "contact": self.settings.default_contact}
 
-    def _refusal(self, support: float) -> Iterator[str]:
-        ref = self._referral(support)
+    def _refusal(self) -> Iterator[str]:
+        ref = self._referral()
         yield f"{REFUSAL} 제공된 문서에는 이 질문에 답할 근거가 없습니다.\n\n"
         contact = f" ({ref['contact']})" if ref.get("contact") and ref["contact"] not in ref["department"] else ""
         yield f"담당 부서 {ref['department']}{contact}에 문의해 주세요.\n"

@@ -149,7 +149,7 @@ def card(service: dict, language: str) -> None:
         badge = "kiosk_wf_badge_yes" if service["eligible"] == "yes" else "kiosk_wf_badge_maybe"
         color = "green" if service["eligible"] == "yes" else "orange"
         icon = ":material/check_circle:" if service["eligible"] == "yes" else ":material/help:"
-        st.markdown(f":{color}-badge[{icon} {t(badge, language)}]")
+        st.markdown(f":{color}-background[{icon} **{t(badge, language)}**]")  # a badge at the kiosk's type size
         st.markdown(md(service["why"]))
         if service.get("benefit"):
             st.markdown(f"**{t('kiosk_wf_benefit', language)}** {md(service['benefit'])}")
