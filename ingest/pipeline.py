@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
@@ -16,6 +17,7 @@ from .types import DocMeta, Failure, IngestBatch, Page, ParsedDocument
 
 log = logging.getLogger(__name__)
 IGNORE_FILE = ".assistantignore"
+SIDECAR = ".meta.json"  # `규칙.pdf.meta.json` beside a file overrides detected metadata (title, doc_type, …)
 
 
 def doc_id_for(source: str) -> str:
@@ -49,6 +51,8 @@ def discover(paths: Iterable[Path]) -> Iterator[tuple[Path, Path, str]]:
                 continue
             if any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(file.name, p) for p in patterns):
                 continue
+            if file.name.endswith(SIDECAR):
+                continue
             if file.is_file() or file.is_symlink():
                 yield root, file, rel
 
@@ -64,6 +68,7 @@ def parse_file(root: Path, file: Path, source: str, max_chars: int, max_bytes: i
         raise TooLarge(source, f"{size / 2**20:.1f} MB > {max_bytes / 2**20:.0f} MB")
     pages = read_pages(resolved, source)
     front, first = split_front_matter(pages[0].text)
+    front.update(read_sidecar(file, source))
     pages = [Page(pages[0].number, first)] + pages[1:]
     plan = outline(pages, source, front)
     meta = DocMeta(doc_id=doc_id_for(source), source=source, title=plan.title, doc_type=plan.doc_type,
@@ -73,6 +78,17 @@ def parse_file(root: Path, file: Path, source: str, max_chars: int, max_bytes: i
     if not chunks:
         raise EmptyDocument(source, "본문을 찾지 못했습니다")
     return ParsedDocument(meta, chunks)
+
+
+def read_sidecar(file: Path, source: str) -> dict[str, str]:
+    sidecar = file.with_name(file.name + SIDECAR)
+    if not sidecar.is_file():
+        return {}
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise IngestError(source, f"메타데이터 파일 {sidecar.name}의 형식이 올바르지 않습니다") from exc
+    return {str(k).lower(): str(v) for k, v in data.items() if v is not None}
 
 
 def load_documents(paths: Iterable[Path], max_chars: int = 700, max_bytes: int = 50 * 2**20) -> IngestBatch:

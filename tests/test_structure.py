@@ -108,3 +108,15 @@ def test_bad_files_are_reported_in_korean_and_the_rest_ingests(tmp_path: Path):
     assert set(reasons) == {"empty.md", "broken.pdf", "image.png"}
     assert all(source in reason for source, reason in reasons.items())
     assert "비어" in reasons["empty.md"] and "형식" in reasons["image.png"]
+
+
+def test_sidecar_metadata_overrides_detection(tmp_path: Path):
+    (tmp_path / "notice.txt").write_text("안내문\n민원실 운영 시간은 오전 9시부터 오후 6시까지입니다.\n", encoding="utf-8")
+    (tmp_path / "notice.txt.meta.json").write_text(
+        '{"title": "가온시 민원실 운영 안내", "doc_type": "manual", "audience": "internal", "department": "민원봉사과"}',
+        encoding="utf-8")
+    batch = load_documents([tmp_path])
+    assert batch.failures == ()  # the sidecar itself is not a document
+    meta = batch.documents[0].meta
+    assert (meta.title, meta.doc_type, meta.audience, meta.department) == ("가온시 민원실 운영 안내", "manual", "internal",
+                                                                          "민원봉사과")

@@ -183,6 +183,19 @@ def test_kiosk_never_shows_internal_documents(ui_env, assistant):
     assert INTERNAL_TITLE not in repr(at.session_state)
 
 
+def test_kiosk_rate_limit_survives_the_home_button(ui_env, monkeypatch):
+    monkeypatch.setenv("ASSISTANT_KIOSK_QUESTIONS_PER_MINUTE", "2")
+    at = app("kiosk")
+    example = MESSAGES["ko"]["kiosk_examples"][0]
+    for _ in range(2):
+        next(b for b in at.button if b.label == example).click().run()
+        assert "error" not in at.session_state["kiosk_qa"]
+        next(b for b in at.button if "처음으로" in b.label).click().run()
+    next(b for b in at.button if b.label == example).click().run()
+    assert at.session_state["kiosk_qa"] == {"error": MESSAGES["ko"]["kiosk_rate_limited"]}
+    assert "1분쯤 뒤에" in texts(at)
+
+
 def test_kiosk_mode_offers_only_public_pages(ui_env, monkeypatch):
     monkeypatch.setenv("ASSISTANT_UI_MODE", "kiosk")
     at = app()

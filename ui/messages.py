@@ -93,6 +93,7 @@ MESSAGES = {
         ),
         "kiosk_idle": "{seconds}초 동안 사용하지 않으면 처음 화면으로 돌아가요.",
         "kiosk_error": "질문을 처리하지 못했어요. {error}",
+        "kiosk_rate_limited": "질문이 너무 많아요. 1분쯤 뒤에 다시 물어봐 주세요.",
         "kiosk_privacy_missing": "개인정보 보호 기능을 불러오지 못해 지금은 질문을 받을 수 없어요. 창구에 문의해 주세요.",
         # kiosk: welfare finder (ui/views/welfare_flow.py)
         "kiosk_wf_title": "복지 서비스 찾기",
@@ -344,6 +345,7 @@ MESSAGES = {
         ),
         "kiosk_idle": "The screen returns to the start after {seconds} seconds without use.",
         "kiosk_error": "The question could not be processed. {error}",
+        "kiosk_rate_limited": "Too many questions. Please ask again in about a minute.",
         "kiosk_privacy_missing": "The privacy protection could not be loaded, so questions cannot be taken now. "
                                  "Please ask at the counter.",
         "kiosk_wf_title": "Find welfare services",

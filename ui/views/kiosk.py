@@ -15,6 +15,7 @@ from ui.views import welfare_flow
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
 LAST, QA, NONCE = "kiosk_last_active", "kiosk_qa", "kiosk_nonce"
+RATE = "rate_kiosk_asked"  # outside the kiosk_ prefix on purpose: "처음으로" must not reset the rate limit
 
 CSS = """
 <style>
@@ -60,7 +61,19 @@ def watchdog(settings) -> None:
     check()
 
 
+def rate_limited(settings) -> bool:
+    """At most `kiosk_questions_per_minute` questions per browser session: a kiosk is not an API."""
+    now = time.time()
+    recent = [t0 for t0 in st.session_state.get(RATE, []) if now - t0 < 60]
+    limited = len(recent) >= settings.kiosk_questions_per_minute
+    st.session_state[RATE] = recent if limited else recent + [now]
+    return limited
+
+
 def ask(question: str, language: str) -> None:
+    if rate_limited(load_settings()):
+        st.session_state[QA] = {"error": t("kiosk_rate_limited", language)}
+        return
     try:
         shown = mask(question)
     except PrivacyUnavailable:
