@@ -85,6 +85,9 @@ class DenseIndex:
         if self.size == 0 or k <= 0:
             return []
         faiss = _faiss()
+        # one query gains nothing from a thread team, and FAISS's team would contend with the embedder's
+        # (measured at 100k chunks, quiet 2-core machine: 32 ms instead of 49 ms for embed + search)
+        faiss.omp_set_num_threads(1)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         k = min(k, self.size)
         if allowed is None or self.kind.endswith("gpu"):
