@@ -161,7 +161,7 @@ def test_every_broken_fixture_has_a_case():
 
 
 def test_zip_over_the_size_limit_is_refused(monkeypatch):
-    monkeypatch.setattr(readers, "MAX_UNPACKED", 1000)  # the good DOCX unpacks to a few KB
+    monkeypatch.setattr(readers.limits, "MAX_UNPACKED", 1000)  # the good DOCX unpacks to a few KB
     with pytest.raises(TooLarge, match="압축을 풀면"):
         read_pages(GOOD / "ordinance.docx", "ordinance.docx")
 
