@@ -87,13 +87,13 @@ class EvidenceSelector:
     def question_terms(self, question: str) -> dict[str, float]:
         return self.keyword.question_terms(self.tokenizer, question)
 
-    def support(self, terms: dict[str, float], hits: list[Hit]) -> float:
+    def support(self, hits: list[Hit]) -> float:
         """How well the best of the top chunks covers the question, adjusted by how close it is in meaning."""
         if not hits:
             return 0.0
-        cover = self.keyword.coverage(terms, [h.row for h in hits])
+        cover = max(h.coverage or 0.0 for h in hits)  # computed by the retriever from the same postings
         cosine = hits[0].dense if hits[0].dense is not None else self.dense_center
-        return float(cover.max()) + self.dense_weight * (cosine - self.dense_center)
+        return cover + self.dense_weight * (cosine - self.dense_center)
 
     def coverage(self, terms: dict[str, float], text: str) -> float:
         if not terms:
@@ -130,7 +130,7 @@ class EvidenceSelector:
                quote_hits: int = 1) -> tuple[list[Evidence], float]:
         """Quotes come from the best chunk only: a second article is more often a near miss than a help."""
         terms = self.question_terms(question)
-        support = self.support(terms, hits[:support_hits])
+        support = self.support(hits[:support_hits])
         candidates: list[Evidence] = []
         for rank, hit in enumerate(hits[:quote_hits]):
             for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):

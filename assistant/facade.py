@@ -64,48 +64,48 @@ class Assistant:
 
         return supported_suffixes()
 
-    def history(self, limit: int = 50) -> list[dict]:
-        """Past ingests, newest first, with their per-document and per-article changes (admin page)."""
-        from .history import History
-
-        history = History(self.settings.index_dir)
-        try:
-            return history.runs(limit)
-        finally:
-            history.close()
-
-    def previous_version(self, question: str) -> dict | None:
-        """Staff asking for '개정 전 제5조' of a document they name get the superseded text, if it was kept."""
-        from .history import History
-        from .keyword import ARTICLE_REF
-
-        ref = ARTICLE_REF.search(question)
-        if not ref or not PREVIOUS_VERSION.search(question) or not (self.settings.index_dir / "history.sqlite").exists():
-            return None
-        article = f"제{ref.group(1)}조" + (f"의{ref.group(2)}" if ref.group(2) else "")
-        compact = question.replace(" ", "")
-        titles = sorted({d["title"] for d in self.index.documents if d["title"].replace(" ", "") in compact}, key=len)
-        history = History(self.settings.index_dir)
-        try:
-            for title in reversed(titles):
-                found = history.previous(title, article)
-                if found:
-                    return found[0]
-        finally:
-            history.close()
-        return None
-
-    def recent_changes(self, source: str) -> list[str]:
+    def _history(self):
+        """The ingest history of this index, or None before the first ingest that changed anything."""
         from .history import History
 
         if not (self.settings.index_dir / "history.sqlite").exists():
+            return None
+        return History(self.settings.index_dir)
+
+    def history(self, limit: int = 50) -> list[dict]:
+        """Past ingests, newest first, with their per-document and per-article changes (admin page)."""
+        history = self._history()
+        if history is None:
             return []
-        since = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.settings.recent_change_days))
-        history = History(self.settings.index_dir)
-        try:
+        with history:
+            return history.runs(limit)
+
+    def previous_version(self, question: str) -> dict | None:
+        """Staff asking for '개정 전 제5조' of a document they name get the superseded text, if it was kept."""
+        from ingest.structure import article_label
+
+        from .keyword import ARTICLE_REF
+
+        ref = ARTICLE_REF.search(question)
+        history = self._history() if ref and PREVIOUS_VERSION.search(question) else None
+        if history is None:
+            return None
+        compact = question.replace(" ", "")
+        titles = sorted({d["title"] for d in self.index.documents if d["title"].replace(" ", "") in compact}, key=len)
+        with history:
+            for title in reversed(titles):
+                found = history.previous(title, article_label(ref))
+                if found:
+                    return found[0]
+        return None
+
+    def recent_changes(self, source: str) -> list[str]:
+        history = self._history()
+        if history is None:
+            return []
+        since = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=self.settings.recent_change_days)
+        with history:
             return history.recent_changes(source, since.isoformat(timespec="seconds"))
-        finally:
-            history.close()
 
     def check_question(self, question: str) -> str:
         question = (question or "").strip()

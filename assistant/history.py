@@ -64,3 +64,9 @@ class History:
 
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> "History":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

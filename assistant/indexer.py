@@ -180,12 +180,9 @@ class Indexer:
         rows += [{"source": b, "change": f"renamed from {a}", "old_sha": old_by_source[a]["content_sha256"],
                   "new_sha": new_by_source[b].meta.content_sha256} for a, b in report.renamed]
         superseded = [c for s in report.updated + report.removed for c in old_chunks_by_source.get(s, [])]
-        history = History(root)
-        try:
+        with History(root) as history:
             history.record(by or os.environ.get("USER") or getpass.getuser(), report.generation or "",
                            report.to_json() | {"documents": None}, rows, superseded)
-        finally:
-            history.close()
 
     def _vectors(self, chunks: list[Chunk], cache: Cache, progress: Progress | None) -> tuple[np.ndarray, int]:
         keys = [text_key(self.embedder.model_id, c.embed_text) for c in chunks]

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest import Chunk
+from ingest.structure import article_label
 
 from .milvus_store import load_dense_index
 from .embed import Embedder
@@ -98,21 +99,22 @@ class Retriever:
             if refs:
                 rankings.append((2.0, refs))
         if len(rankings) == 1:
-            return [Hit(self.index.chunks[r], s, r, {mode: i + 1}, dense.get(r))
-                    for i, (r, s) in enumerate(rankings[0][1][:k])]
-        fused: dict[int, float] = {}
-        ranks: dict[int, dict] = {}
-        for (weight, ranking), name in zip(rankings, ("dense", "keyword", "article")):
-            for rank, (row, _) in enumerate(ranking):
-                fused[row] = fused.get(row, 0.0) + weight / (self.settings.rrf_k + rank + 1)
-                ranks.setdefault(row, {})[name] = rank + 1
-        best = sorted(fused.items(), key=lambda x: -x[1])[:max(k, self.settings.rerank_depth)]
+            best = rankings[0][1][:k]
+            ranks = {r: {mode: i + 1} for i, (r, _) in enumerate(best)}
+        else:
+            fused: dict[int, float] = {}
+            ranks = {}
+            for (weight, ranking), name in zip(rankings, ("dense", "keyword", "article")):
+                for rank, (row, _) in enumerate(ranking):
+                    fused[row] = fused.get(row, 0.0) + weight / (self.settings.rrf_k + rank + 1)
+                    ranks.setdefault(row, {})[name] = rank + 1
+            best = sorted(fused.items(), key=lambda x: -x[1])[:max(k, self.settings.rerank_depth)]
         rows = [r for r, _ in best]
         cover = self.index.keyword.coverage(self.index.keyword.question_terms(self.tokenizer, question), rows)
         floor = min(dense.values()) if dense else 0.0
-        cosine = {r: dense.get(r, floor) for r in rows}
+        cosine = {r: dense.get(r, floor) if dense else None for r in rows}
         coverage = dict(zip(rows, (float(c) for c in cover)))
-        if self.settings.rerank_depth:
+        if len(rankings) > 1 and self.settings.rerank_depth:
             # Rank fusion knows positions, not how well a chunk covers the question: add the idf-weighted share of
             # the question's words the chunk holds and its cosine (cheap: read from postings and stored scores).
             best = sorted(((r, s + self.settings.rerank_coverage * coverage[r] + self.settings.rerank_dense * cosine[r])
@@ -121,7 +123,7 @@ class Retriever:
 
     def article_refs(self, question: str, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """'의료급여법 제7조' -> the chunks of that article of the document whose title the question names."""
-        refs = [f"제{m.group(1)}조" + (f"의{m.group(2)}" if m.group(2) else "") for m in ARTICLE_REF.finditer(question)]
+        refs = [article_label(m) for m in ARTICLE_REF.finditer(question)]
         if not refs:
             return []
         compact = re.sub(r"\s+", "", question)

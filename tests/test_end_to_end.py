@@ -8,7 +8,6 @@ import sys
 
 import pytest
 
-from assistant import Assistant
 from assistant.errors import BadQuestion, IndexBusy, IndexMismatch
 from assistant.evaluate import first_hit_rank, load_qa
 from assistant.store import IndexFolder
@@ -84,8 +83,7 @@ def test_manifest_mismatch_is_a_clear_error(assistant, tmp_path):
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     manifest["embedding"]["model"] = "another-model"
     (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    other = Assistant(assistant.settings.replace(index_dir=copy))
-    other.__dict__["embedder"] = assistant.embedder  # same loaded model, no second load
+    other = assistant.clone(index_dir=copy)  # same loaded model, no second load
     with pytest.raises(IndexMismatch, match="다시 만들어"):
         other.retrieve("기초연금")
 

@@ -24,10 +24,7 @@ def fresh_assistant(assistant: Assistant, index: Path, corpus: Path) -> Assistan
     """A second index over a copy of the corpus, sharing the loaded models and the embedding cache."""
     index.mkdir(parents=True, exist_ok=True)
     shutil.copy(assistant.settings.index_dir / "cache.sqlite", index / "cache.sqlite")
-    bot = Assistant(assistant.settings.replace(index_dir=index, corpus_dir=corpus))
-    bot.__dict__["embedder"] = assistant.embedder
-    bot.__dict__["tokenizer"] = assistant.tokenizer
-    return bot
+    return assistant.clone(index_dir=index, corpus_dir=corpus)
 
 
 def edit_article(corpus: Path) -> str:
@@ -66,9 +63,8 @@ def test_modify_delete_add_rename_cycle(assistant, corpus_copy, tmp_path):
     # the amended article is flagged in answers, and its old text stays available to staff
     answer = bot.ask("가온시 노인복지 증진 조례 제5조는 무엇을 정하나요?")
     assert "최근 반영된 개정" in answer.answer
-    history = History(bot.settings.index_dir)
-    previous = history.previous("가온시 노인복지 증진 조례", "제5조")
-    history.close()
+    with History(bot.settings.index_dir) as history:
+        previous = history.previous("가온시 노인복지 증진 조례", "제5조")
     assert previous and old_phrase in previous[0]["text"]
     old = bot.ask("가온시 노인복지 증진 조례 개정 전 제5조는 어떤 내용이었나요?")
     assert old.model == "history" and "개정 전" in old.answer and old_phrase.lstrip("①②③ ")[:15] in old.answer

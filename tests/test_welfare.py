@@ -18,7 +18,6 @@ import shutil
 
 import pytest
 
-from assistant import Assistant, Settings
 from assistant.cli_welfare import add_commands
 from assistant.store import live_generation, read_docstore
 from assistant.welfare import BadProfile, Service, extract_services, match, services_for
@@ -189,8 +188,7 @@ def test_services_are_refreshed_on_reingest(assistant, tmp_path):
     (corpus / "welfare").mkdir(parents=True)  # one guide keeps the two ingests quick
     shutil.copy(assistant.settings.corpus_dir / "welfare" / "기초연금.md", corpus / "welfare")
     (tmp_path / "index").mkdir()
-    bot = Assistant(Settings.load(env={}, index_dir=tmp_path / "index", corpus_dir=corpus))
-    bot.__dict__["embedder"], bot.__dict__["tokenizer"] = assistant.embedder, assistant.tokenizer  # reuse the models
+    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=corpus)  # reuses the loaded models
     bot.ingest()
     before = services_for(bot)
     assert services_for(bot) is before and [s.name for s in before] == ["기초연금"]  # cached per generation
