@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluate import load_qa, percentiles
-from .retrieve import MODES
+from .retrieve import MODES, fuse
 
 DEFAULT_QUESTIONS = ["기초연금은 몇 살부터 받을 수 있나요?", "긴급복지 생계지원은 얼마 동안 받을 수 있나요?",
                      "정보공개 청구를 하면 며칠 안에 결정되나요?", "장애인연금 신청은 어디에 하나요?",
@@ -169,11 +169,7 @@ def bench_size(bot, n: int, questions: list[str], threads: int) -> dict:
             t1 = time.perf_counter()
             k = keyword.search(qt, 50)
             t2 = time.perf_counter()
-            fused: dict[int, float] = {}
-            for ranking in (d, k):
-                for rank, (row, _) in enumerate(ranking):
-                    fused[row] = fused.get(row, 0.0) + 1 / (61 + rank)
-            sorted(fused.items(), key=lambda x: -x[1])[:5]
+            fuse([(1.0, d), (1.0, k)], 60, 5)
             t3 = time.perf_counter()
             times["dense"].append((t1 - t0) * 1000)
             times["keyword"].append((t2 - t1) * 1000)

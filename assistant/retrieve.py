@@ -72,6 +72,18 @@ class SearchIndex:
         return None if mask.all() else mask
 
 
+def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: int,
+         names: tuple[str, ...] = ("dense", "keyword", "article")) -> tuple[list[tuple[int, float]], dict[int, dict]]:
+    """Weighted reciprocal rank fusion: the top k (row, score) and each row's rank in every list it appears in."""
+    fused: dict[int, float] = {}
+    ranks: dict[int, dict] = {}
+    for (weight, ranking), name in zip(rankings, names):
+        for rank, (row, _) in enumerate(ranking):
+            fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank + 1)
+            ranks.setdefault(row, {})[name] = rank + 1
+    return sorted(fused.items(), key=lambda x: -x[1])[:k], ranks
+
+
 class Retriever:
     def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings):
         self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
@@ -102,13 +114,7 @@ class Retriever:
             best = rankings[0][1][:k]
             ranks = {r: {mode: i + 1} for i, (r, _) in enumerate(best)}
         else:
-            fused: dict[int, float] = {}
-            ranks = {}
-            for (weight, ranking), name in zip(rankings, ("dense", "keyword", "article")):
-                for rank, (row, _) in enumerate(ranking):
-                    fused[row] = fused.get(row, 0.0) + weight / (self.settings.rrf_k + rank + 1)
-                    ranks.setdefault(row, {})[name] = rank + 1
-            best = sorted(fused.items(), key=lambda x: -x[1])[:max(k, self.settings.rerank_depth)]
+            best, ranks = fuse(rankings, self.settings.rrf_k, max(k, self.settings.rerank_depth))
         rows = [r for r, _ in best]
         cover = self.index.keyword.coverage(self.index.keyword.question_terms(self.tokenizer, question), rows)
         floor = min(dense.values()) if dense else 0.0
