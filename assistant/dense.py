@@ -1,4 +1,7 @@
-"""Dense vector search with FAISS: the same code on CPU (faiss-cpu) and GPU (faiss-gpu, used when CUDA is there)."""
+"""Dense vector search with FAISS: the same code on CPU (faiss-cpu) and GPU (faiss-gpu, used when CUDA is there).
+
+Where CUDA is present but FAISS is the CPU build (e.g. a CUDA 13 machine, which faiss-gpu-cu12 does not serve),
+the vectors are searched exactly in fp16 by torch on the GPU instead, behind the same interface."""
 from __future__ import annotations
 
 import logging
@@ -21,8 +24,39 @@ def gpu_count() -> int:
     return faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0
 
 
+def torch_cuda() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+class TorchExact:
+    """Exact inner-product top-k on a torch device: fp16 on CUDA (1M x 384 is 0.77 GB), float32 on CPU."""
+
+    def __init__(self, vectors: np.ndarray, device: str):
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(device)
+        dtype = torch.float16 if self.device.type == "cuda" else torch.float32
+        self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, np.float32)).to(self.device, dtype)
+
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        torch = self.torch
+        with torch.inference_mode():
+            q = torch.from_numpy(np.ascontiguousarray(query, np.float32)).to(self.device, self.vectors.dtype)
+            scores = (self.vectors @ q.T).T.float()
+            if allowed is not None:
+                scores[:, torch.from_numpy(~allowed).to(self.device)] = float("-inf")
+            scores, ids = torch.topk(scores, k, dim=1)
+            ids[torch.isinf(scores)] = -1
+        return scores.cpu().numpy(), ids.cpu().numpy()
+
+
 class DenseIndex:
-    def __init__(self, index, kind: str, threads: int = 2):
+    def __init__(self, index, kind: str, threads: int = 2, device: str = "auto"):
         faiss = _faiss()
         faiss.omp_set_num_threads(threads)
         self.kind = kind
@@ -30,16 +64,20 @@ class DenseIndex:
         self.index = index
         if kind == "hnsw":
             index.hnsw.efSearch = self.ef_search(index.ntotal)
-        if gpu_count() > 0 and kind == "flat":
+        if device in ("auto", "cuda") and gpu_count() > 0 and kind == "flat":
             self.index = faiss.index_cpu_to_all_gpus(index)
             self.kind = "flat-gpu"
+        elif device in ("cuda", "torch") or (device == "auto" and not gpu_count() and index.ntotal and torch_cuda()):
+            # exact fp16 search on the GPU beats any CPU graph at every size that fits its memory
+            self.index = TorchExact(index.reconstruct_n(0, index.ntotal), "cuda" if device != "torch" else "cpu")
+            self.kind = f"{kind}+torch-{self.index.device.type}"
 
     @property
     def size(self) -> int:
-        return int(self.index.ntotal)
+        return int(self.cpu_index.ntotal)
 
     @classmethod
-    def build(cls, vectors: np.ndarray, threads: int = 2, kind: str = "auto") -> "DenseIndex":
+    def build(cls, vectors: np.ndarray, threads: int = 2, kind: str = "auto", device: str = "auto") -> "DenseIndex":
         """Exact search up to EXACT_LIMIT vectors; past it HNSW on CPU or IVF (which the GPU build accelerates)."""
         faiss = _faiss()
         faiss.omp_set_num_threads(threads)
@@ -62,7 +100,7 @@ class DenseIndex:
             raise ValueError(kind)
         if len(vectors):
             index.add(vectors)
-        return cls(index, kind, threads)
+        return cls(index, kind, threads, device)
 
     @staticmethod
     def ef_search(n: int) -> int:
@@ -74,11 +112,11 @@ class DenseIndex:
         _faiss().write_index(self.cpu_index, str(folder / "dense.faiss"))
 
     @classmethod
-    def load(cls, folder: Path, threads: int = 2) -> "DenseIndex":
+    def load(cls, folder: Path, threads: int = 2, device: str = "auto") -> "DenseIndex":
         index = _faiss().read_index(str(folder / "dense.faiss"))
         name = type(index).__name__
         kind = "hnsw" if "HNSW" in name else "ivf" if "IVF" in name else "flat"
-        return cls(index, kind, threads)
+        return cls(index, kind, threads, device)
 
     def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k rows by inner product; `allowed` is a boolean mask of rows that may be returned."""
@@ -90,7 +128,9 @@ class DenseIndex:
         faiss.omp_set_num_threads(1)
         q = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
         k = min(k, self.size)
-        if allowed is None or self.kind.endswith("gpu"):
+        if isinstance(self.index, TorchExact):
+            scores, ids = self.index.search(q, k, allowed)
+        elif allowed is None or self.kind.endswith("gpu"):
             scores, ids = self.index.search(q, k if allowed is None else min(self.size, k * 8))
         else:
             bitmap = np.packbits(allowed.astype(np.uint8), bitorder="little")

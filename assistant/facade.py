@@ -28,7 +28,8 @@ class Assistant:
     def embedder(self):
         from .embed import Embedder
 
-        return Embedder(self.settings.threads, self.settings.embed_batch)
+        return Embedder(self.settings.threads, self.settings.embed_batch, self.settings.embed_engine,
+                        self.settings.device)
 
     @functools.cached_property
     def tokenizer(self):
@@ -154,12 +155,12 @@ class Assistant:
         return stream.result
 
     def info(self) -> dict:
-        from .dense import gpu_count
         from .store import IndexFolder, read_manifest
 
         gen = IndexFolder(self.settings.index_dir).current()
         out = {"index_dir": str(self.settings.index_dir), "generation": gen.name if gen else None,
                "manifest": read_manifest(gen) if gen else None, "backend": self.settings.backend,
-               "device": "cuda" if gpu_count() else "cpu",
+               "embedder": {"engine": self.embedder.engine, "device": self.embedder.device},
+               "dense_search": self.index.dense.kind if gen else None,
                "external_services": [s for s in (self.settings.llm_endpoint,) if s] or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
         return out

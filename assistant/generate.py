@@ -5,7 +5,9 @@ is used. Document and user text go into the prompt as data, never as instruction
 from __future__ import annotations
 
 import json
+import logging
 import re
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -15,6 +17,8 @@ from pathlib import Path
 from .errors import BackendUnavailable
 from .keyword import ARTICLE_REF
 from .retrieve import Hit
+
+log = logging.getLogger(__name__)
 
 CITE = re.compile(r"\[([^\[\]\n]{2,120}?)\]")
 # split only before the next sentence's first character, so a citation arriving later stays with its sentence
@@ -128,39 +132,74 @@ def sentences(tokens: Iterator[str]) -> Iterator[str]:
 
 
 class OpenAIBackend:
-    """An OpenAI-compatible chat endpoint (e.g. vLLM on the province's GPUs), streamed over server-sent events."""
+    """OpenAI-compatible chat endpoints (e.g. vLLM replicas on the province's GPUs), streamed over server-sent events.
+
+    `llm_endpoint` may list several replicas, comma-separated: each request goes to the replica with the fewest
+    requests in flight, and to the next one when a replica cannot be reached (a pool without a separate balancer)."""
 
     generative = True
 
     def __init__(self, endpoint: str, model: str, timeout: float = 60.0, api_key: str = ""):
-        if not endpoint:
+        self.endpoints = [e.strip().rstrip("/") for e in (endpoint or "").split(",") if e.strip()]
+        if not self.endpoints:
             raise BackendUnavailable("openai 답변 방식에는 llm_endpoint 설정(예: http://10.0.0.5:8000/v1)이 필요합니다.")
-        self.endpoint, self.model, self.timeout, self.api_key = endpoint.rstrip("/"), model, timeout, api_key
-        self.name = f"openai:{model or 'default'}"
+        self.endpoint = self.endpoints[0]
+        self.model, self.timeout, self.api_key = model, timeout, api_key
+        self.name = f"openai:{model or 'default'}" + (f" x{len(self.endpoints)}" if len(self.endpoints) > 1 else "")
+        self._in_flight = dict.fromkeys(self.endpoints, 0)
+        self._turn = 0
+        self._lock = threading.Lock()
+
+    def _order(self) -> list[str]:
+        """Replicas to try, least busy first; ties rotate so that an idle pool still spreads its load."""
+        with self._lock:
+            self._turn += 1
+            n = len(self.endpoints)
+            rotated = [self.endpoints[(self._turn + i) % n] for i in range(n)]
+            return sorted(rotated, key=self._in_flight.__getitem__)
+
+    def _open(self, endpoint: str, body: bytes):
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        url = endpoint + ("/chat/completions" if endpoint.endswith("/v1") else "/v1/chat/completions")
+        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+        return urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - configured endpoint
 
     def stream(self, messages: list[dict]) -> Iterator[str]:
         body = json.dumps({"model": self.model, "messages": messages, "stream": True, "temperature": 0,
                            "max_tokens": 400}).encode()
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        url = self.endpoint + ("/chat/completions" if self.endpoint.endswith("/v1") else "/v1/chat/completions")
-        request = urllib.request.Request(url, data=body, headers=headers, method="POST")
-        try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)  # noqa: S310 - configured endpoint
-        except (urllib.error.URLError, OSError) as exc:
-            raise BackendUnavailable(f"답변 생성 서버({self.endpoint})에 연결할 수 없습니다: {exc}") from exc
-        with response:
-            for raw in response:
-                line = raw.decode("utf-8", "replace").strip()
-                if not line.startswith("data:"):
+        errors = []
+        for endpoint in self._order():
+            with self._lock:
+                self._in_flight[endpoint] += 1
+            try:
+                try:
+                    response = self._open(endpoint, body)
+                except (urllib.error.URLError, OSError) as exc:
+                    log.warning("llm replica unreachable", extra={"endpoint": endpoint, "error": str(exc)})
+                    errors.append(f"{endpoint}: {exc}")
                     continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
-                if delta:
-                    yield delta
+                with response:
+                    yield from self._deltas(response)
+            finally:
+                with self._lock:
+                    self._in_flight[endpoint] -= 1
+            return
+        raise BackendUnavailable(f"답변 생성 서버({', '.join(self.endpoints)})에 연결할 수 없습니다: {'; '.join(errors)}")
+
+    @staticmethod
+    def _deltas(response) -> Iterator[str]:
+        for raw in response:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            delta = json.loads(data)["choices"][0].get("delta", {}).get("content")
+            if delta:
+                yield delta
 
 
 class LlamaCppBackend:

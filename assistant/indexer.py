@@ -191,15 +191,23 @@ class Indexer:
         todo_unique = list({keys[i]: i for i in todo}.values())
         # similar lengths in one batch waste less padding in the encoder
         todo_unique.sort(key=lambda i: len(chunks[i].embed_text))
-        batch = self.settings.embed_batch
-        for start in range(0, len(todo_unique), batch):
-            part = todo_unique[start:start + batch]
-            vecs = self.embedder.passages([chunks[i].embed_text for i in part])
+        if self.settings.ray_address and todo_unique:
+            from .ray_embed import embed_on_ray
+
+            texts = [chunks[i].embed_text for i in todo_unique]
+            embedded = iter([(todo_unique, embed_on_ray(texts, self.settings, progress))])
+        else:
+            batch = self.embedder.batch
+            parts = (todo_unique[start:start + batch] for start in range(0, len(todo_unique), batch))
+            embedded = ((part, self.embedder.passages([chunks[i].embed_text for i in part])) for part in parts)
+        done = 0
+        for part, vecs in embedded:
             fresh = {keys[i]: v for i, v in zip(part, vecs)}
             cache.put_vectors(fresh)
             known.update(fresh)
-            if progress:
-                progress(min(start + batch, len(todo_unique)), len(todo_unique))
+            done += len(part)
+            if progress and not self.settings.ray_address:
+                progress(done, len(todo_unique))
         vectors = np.stack([known[k] for k in keys]) if keys else np.zeros((0, self.embedder.dim), np.float32)
         return vectors.astype(np.float32), len(todo_unique)
 

@@ -305,7 +305,7 @@ def load_dense_index(settings, gen: Path, threads: int = 2):
     gen = Path(gen)
     if (gen / POINTER_FILE).exists():
         return MilvusBackend(settings).load(gen, threads)
-    return DenseIndex.load(gen, threads)
+    return DenseIndex.load(gen, threads, getattr(settings, "device", "auto") if settings is not None else "auto")
 
 
 def drop_unused_collections(settings, index_root: Path) -> list[str]:

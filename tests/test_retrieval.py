@@ -82,3 +82,24 @@ def test_hit_rule_and_metrics_on_a_hand_checked_set():
     hits = [Hit(C("a.md", "제1조"), 0, 0), Hit(C("b.md", "제2조"), 0, 1)]
     assert first_hit_rank(hits, {"doc": "b.md", "anchor": "제2조"}) == 2
     assert summarise([1, 2, None, 5], 5) == {"n": 4, "recall@1": 0.25, "recall@5": 0.75, "mrr": 0.425}  # (1 + 1/2 + 0 + 1/5) / 4
+
+
+def test_torch_exact_search_agrees_with_faiss_including_filters():
+    """The GPU path without faiss-gpu (torch fp16 exact top-k on CUDA) runs here on CPU in float32: same hits."""
+    from assistant.dense import DenseIndex
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(500, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    faiss_index = DenseIndex.build(vectors, kind="flat", device="cpu")
+    torch_index = DenseIndex.build(vectors, kind="flat", device="torch")
+    assert faiss_index.kind == "flat" and torch_index.kind == "flat+torch-cpu"
+    allowed = rng.random(500) < 0.3
+    for q in vectors[:5] + 0.1 * rng.normal(size=(5, 384)).astype(np.float32):
+        for mask in (None, allowed):
+            a, b = faiss_index.search(q, 10, mask), torch_index.search(q, 10, mask)
+            assert [i for i, _ in a] == [i for i, _ in b]
+            assert np.allclose([s for _, s in a], [s for _, s in b], atol=1e-4)
+    only_two = np.zeros(500, bool)
+    only_two[[3, 7]] = True
+    assert sorted(i for i, _ in torch_index.search(vectors[0], 10, only_two)) == [3, 7]
