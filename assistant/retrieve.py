@@ -84,6 +84,15 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
     return sorted(fused.items(), key=lambda x: -x[1])[:k], ranks
 
 
+ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
+    (r"며칠|몇\s*일|기한|언제까지", r"\d+\s*일|지체\s*없이|즉시"),
+    (r"몇\s*(살|세)|나이", r"\d+\s*세"),
+    (r"몇\s*(개월|달|년)|기간|얼마\s*동안", r"\d+\s*(개월|년|일)"),
+    (r"얼마|금액|비용", r"\d[\d,]*\s*(원|만원)|100분의|퍼센트|%"),
+    (r"몇\s*(명|번|회|인)", r"\d+\s*(명|인|회|번)|분의"),
+)]
+
+
 class Retriever:
     def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings):
         self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
@@ -123,9 +132,16 @@ class Retriever:
         if len(rankings) > 1 and self.settings.rerank_depth:
             # Rank fusion knows positions, not how well a chunk covers the question: add the idf-weighted share of
             # the question's words the chunk holds and its cosine (cheap: read from postings and stored scores).
-            best = sorted(((r, s + self.settings.rerank_coverage * coverage[r] + self.settings.rerank_dense * cosine[r])
-                           for r, s in best), key=lambda x: -x[1])
+            typed = self.answer_type_match(question, rows)
+            best = sorted(((r, s + self.settings.rerank_coverage * coverage[r] + self.settings.rerank_dense * cosine[r]
+                            + self.settings.rerank_answer_type * typed[r]) for r, s in best), key=lambda x: -x[1])
         return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
+
+    def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
+        wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+        if not wanted:
+            return dict.fromkeys(rows, 0.0)
+        return {r: float(any(a.search(self.index.chunks[r].text) for a in wanted)) for r in rows}
 
     def article_refs(self, question: str, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """'의료급여법 제7조' -> the chunks of that article of the document whose title the question names."""

@@ -95,7 +95,7 @@ def test_replica_pool_fails_over_and_spreads_concurrent_load(assistant, server):
         before = len(StandIn.seen)
         result = bench_concurrency(pool, [QUESTION, "장애인연금 신청은 어디에 하나요?"], concurrency=4)
         assert result["requests"] == 8 and len(StandIn.seen) == before + 8
-        assert result["aggregate_tokens_per_s"] > 0 and result["ttft_ms_p95"] > 0
+        assert result["aggregate_tokens_per_s"] > 0 and result["ttft_ms_p95"] > 0 and not result["empty_responses"]
         ports = [seen["port"] for seen in StandIn.seen[before:]]
         assert len(set(ports)) == 2 and min(ports.count(p) for p in set(ports)) >= 2
     finally:

@@ -55,3 +55,13 @@ def test_unknown_engine_and_missing_gpu_are_clear_errors():
     if not torch.cuda.is_available():
         with pytest.raises(ModelMissing, match="CUDA"):
             Embedder(engine="torch", device="cuda")
+
+
+def test_half_precision_path_of_the_gpu_keeps_the_vectors(engines, corpus_texts):
+    """The CUDA path runs the layers in fp16; run that arithmetic here on CPU so it is checked without a GPU."""
+    from assistant.embed_torch import TorchE5
+
+    fast, packaged = engines
+    half = TorchE5(fast.weights_file(), "cpu", half=True)
+    cos = np.sum(half.passage(corpus_texts[:8]) * packaged.passages(corpus_texts[:8]), axis=1)
+    assert cos.min() >= 0.99, cos.min()
