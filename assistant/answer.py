@@ -14,7 +14,7 @@ from ingest.structure import line_anchors
 from .errors import BackendUnavailable
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, looks_like_injection, sentences
 from .keyword import BM25Index, KoreanTokenizer
-from .retrieve import Hit
+from .retrieve import ANSWER_TYPES, Hit
 from .settings import Settings
 
 REFUSAL = "문서에서 확인할 수 없습니다."
@@ -168,14 +168,42 @@ def contact_of(department: str | None) -> str | None:
     return m.group(0).strip() if m else None
 
 
+# a figure as the documents state it, with its qualifier: "30일 이내", "65세 이상", "100분의 50", "월 20만원"
+FIGURE = re.compile(r"100분의\s*\d+|\d[\d,.]*\s*(?:일|개월|년|세|만원|원|명|인|회|번|퍼센트|%)"
+                    r"(?:\s*(?:이내|이상|이하|미만|초과|까지|부터|마다))?")
+
+
+def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tuple[list[str], str]:
+    """The figures a "며칠/얼마/몇 살" question asks for, as the quoted lines state them (exact substrings), and
+    where they stand: the quoted 항 when one holds them all, else its article."""
+    wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+    found: list[str] = []
+    sources: set[str] = set()
+    for e in evidence if wanted else []:
+        for m in FIGURE.finditer(e.citation.quote):
+            figure = m.group(0)
+            if any(a.search(figure) for a in wanted) and not any(f.startswith(figure) for f in found):
+                found.append(figure)
+                sources.add(e.citation.where)
+    found = found[:limit]
+    if not found:
+        return [], ""
+    where = sources.pop() if len(sources) == 1 else re.sub(r"(제\d+조(의\d+)?).*$", r"\1", evidence[0].citation.where)
+    return found, where
+
+
 class ExtractiveBackend:
-    """Composes the answer from quoted 항/호 text in a fixed template; deterministic, runs everywhere."""
+    """Composes the answer from quoted 항/호 text in a fixed template; deterministic, runs everywhere. A question
+    asking for a number gets it first ("핵심: 30일 이내"), read from the quotes below it."""
 
     name = "extractive"
     generative = False
 
     def compose(self, question: str, evidence: list[Evidence], mode: str) -> Iterator[str]:
         first = evidence[0].citation
+        figures, where = key_figures(question, evidence)
+        if figures:
+            yield f"핵심: {' · '.join(figures)} ({where})\n\n"
         if mode == "kiosk":
             yield f"{first.where}에 이렇게 안내되어 있어요.\n\n"
             for e in evidence:

@@ -221,7 +221,7 @@ def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path |
               out: Path | None = None, concurrency: int = 0) -> dict:
     corpus = Path(corpus or assistant.settings.corpus_dir)
     questions = questions_for(corpus)
-    assistant.embedder, assistant.tokenizer  # load models before timing anything  # noqa: B018
+    assistant.load_models()  # before timing anything
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         ingest, bot = bench_ingest(assistant, corpus, Path(tmp))
         retrieval = bench_retrieval(bot, questions)

@@ -6,6 +6,7 @@ import functools
 import logging
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
@@ -37,6 +38,16 @@ class Assistant:
 
         return KoreanTokenizer()
 
+    def load_models(self) -> None:
+        """Kiwi and the embedder load side by side (both spend most of it in native code): ~3 s cold instead of ~6."""
+        if "tokenizer" in self.__dict__ or "embedder" in self.__dict__:
+            self.tokenizer, self.embedder  # noqa: B018 - whichever is missing loads here
+            return
+        with ThreadPoolExecutor(1) as pool:
+            kiwi = pool.submit(lambda: self.tokenizer.tokenize("준비"))  # Kiwi builds its model on first use
+            self.embedder  # noqa: B018
+            kiwi.result()
+
     @functools.cached_property
     def backend(self):
         return make_backend(self.settings)
@@ -54,6 +65,7 @@ class Assistant:
     def ingest(self, paths: Iterable[Path] | None = None, keep_missing: bool = False, dry_run: bool = False,
                progress: Progress | None = None, by: str | None = None) -> IngestReport:
         paths = list(paths or [self.settings.corpus_dir])
+        self.load_models()
         report = Indexer(self.settings, self.embedder, self.tokenizer).sync(paths, keep_missing, dry_run, progress, by)
         self._index = None
         return report
@@ -121,6 +133,7 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, mode: str = "hybrid",
                  filters: Filters = Filters()) -> list[Hit]:
         question = self.check_question(question)
+        self.load_models()
         return Retriever(self.index, self.embedder, self.tokenizer, self.settings).search(question, k, mode, filters)
 
     def clone(self, **changes) -> "Assistant":

@@ -165,3 +165,12 @@ def test_llama_cpp_backend_with_the_packaged_gguf(assistant, tmp_path):
     assert answer.citations and not answer.refused
     chunks = {(c.source, c.text) for c in assistant.index.chunks}
     assert all(any(s == c.source and c.quote in t for s, t in chunks) for c in answer.citations)
+
+
+def test_a_question_for_a_number_gets_the_number_first(assistant):
+    answer = assistant.ask(QUESTION)  # "몇 살부터"
+    lead = answer.answer.split("\n", 1)[0]
+    assert lead.startswith("핵심: ") and "65세" in lead
+    figure = lead.removeprefix("핵심: ").split(" (")[0].split(" · ")[0]
+    assert any(figure in c.quote for c in answer.citations)  # read from a quoted line, never made up
+    assert not assistant.ask("장애인연금 신청은 어디에 하나요?").answer.startswith("핵심")
