@@ -193,7 +193,7 @@ def bench_size(bot, n: int, questions: list[str], threads: int) -> dict:
     started = time.perf_counter()
     dense = DenseIndex.build(vectors, threads)
     build_s = time.perf_counter() - started
-    exact = dense if dense.kind == "flat" else DenseIndex.build(vectors, threads, kind="flat")
+    exact = dense if dense.kind.startswith("flat") else DenseIndex.build(vectors, threads, kind="flat")
     queries = [(bot.embedder.query(q), bot.tokenizer.tokenize(q)) for q in questions]
     recalls, times = [], {m: [] for m in MODES}
     for _ in range(3):

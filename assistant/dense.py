@@ -84,7 +84,8 @@ class DenseIndex:
         dim = vectors.shape[1]
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if kind == "auto":
-            kind = "flat" if len(vectors) <= EXACT_LIMIT else ("ivf" if gpu_count() else "hnsw")
+            gpu_exact = device in ("auto", "cuda") and not gpu_count() and torch_cuda()  # searched by TorchExact
+            kind = "flat" if len(vectors) <= EXACT_LIMIT or gpu_exact else ("ivf" if gpu_count() else "hnsw")
         if kind == "flat":
             index = faiss.IndexFlatIP(dim)
         elif kind == "hnsw":
