@@ -72,6 +72,7 @@ def _models(assistant) -> list[dict]:
         "role": "임베딩(의미 검색)", "name": emb.name, "model_id": emb.model_id, "package": emb.package,
         "version": emb.version, "licence": _licence(emb.package, "MIT"), "weights_file": weights.name,
         "weights_sha256": emb.weights_sha256(), "weights_bytes": weights.stat().st_size,
+        "note": f"실행 엔진 {emb.engine} ({emb.device}); 같은 가중치를 이 서버 안에서만 실행합니다",
     }, {
         "role": "형태소 분석(키워드 검색)", "name": "Kiwi", "package": "kiwipiepy", "version": _version("kiwipiepy"),
         "model_package": "kiwipiepy-model", "model_version": _version("kiwipiepy-model"),
