@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .audit import audit_path
 from .errors import AssistantError
@@ -108,15 +109,21 @@ def _evaluation(index_dir: Path) -> dict | None:
     return out
 
 
-def build_register(assistant) -> dict:
-    """The register entry as a JSON-serialisable dict."""
+def build_register(assistant, public: bool = False) -> dict:
+    """The register entry as a JSON-serialisable dict. `public` is the no-login page: internal-audience documents
+    are counted but not named, and server paths and endpoint addresses are left out."""
     s = assistant.settings
     index = assistant.index
     manifest = getattr(index, "manifest", {}) or {}
     docs = [{key: d.get(key) for key in ("source", "title", "doc_type", "content_sha256", "ingested_at",
                                          "effective_date", "audience")}
             for d in sorted(index.documents, key=lambda d: d["source"])]
+    internal = sum(d.get("audience") == "internal" for d in docs)
+    if public:
+        docs = [d for d in docs if d.get("audience") != "internal"]
     external = [s.llm_endpoint] if s.llm_endpoint else []
+    if public:
+        external = [urlsplit(e.strip()).hostname or "설정된 서버" for e in s.llm_endpoint.split(",") if e.strip()]
     return {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "system": {"name": "지자체 문서 기반 행정 도우미", "version": _version("sovereign-assistant"),
@@ -124,14 +131,16 @@ def build_register(assistant) -> dict:
         "operator": {"body": getattr(s, "operator_name", "") or s.default_department,
                      "contact": getattr(s, "operator_contact", "") or s.default_contact},
         "models": _models(assistant),
-        "data_sources": {"count": len(docs), "index_generation": getattr(index, "generation", None),
+        "data_sources": {"count": len(index.documents), "internal_unlisted": internal if public else 0,
+                         "index_generation": getattr(index, "generation", None),
                          "index_updated_at": manifest.get("updated_at"), "documents": docs},
         "languages": ["ko", "en"],
         "risk": RISK,
         "human_oversight": HUMAN_OVERSIGHT,
         "limitations": LIMITATIONS,
         "evaluation": _evaluation(s.index_dir),
-        "storage": {"index_dir": str(Path(s.index_dir).resolve()), "audit_log": str(audit_path(s).resolve()),
+        "storage": {"index_dir": None if public else str(Path(s.index_dir).resolve()),
+                    "audit_log": None if public else str(audit_path(s).resolve()),
                     "location": "기관 내부 서버(온프레미스)", "external_services": external,
                     "note": ("외부 서비스를 쓰지 않습니다: 모든 처리가 이 서버 안에서 이루어집니다." if not external else
                              "답변 생성에 설정된 외부 서버를 씁니다: 질문과 근거 문서가 그 서버로 전송됩니다.")},
@@ -163,6 +172,9 @@ def render_markdown(reg: dict) -> str:
             "| 문서 | 제목 | 종류 | 시행일 | 색인 시각 | 내용 SHA-256 |", "|---|---|---|---|---|---|"]
     out += [f"| {_cell(d['source'])} | {_cell(d['title'])} | {_cell(d['doc_type'])} | {_cell(d['effective_date'])} | "
             f"{_cell(d['ingested_at'])} | {_cell((d['content_sha256'] or '')[:16])}… |" for d in ds["documents"]]
+    if ds.get("internal_unlisted"):
+        out.append(f"\n그 밖에 직원용 내부 문서 {ds['internal_unlisted']}건이 색인되어 있습니다 (직원 화면에서만 쓰이며 "
+                   "민원 안내에는 쓰이지 않습니다).")
     out += ["", "## 언어", ", ".join({"ko": "한국어", "en": "영어"}.get(x, x) for x in reg["languages"]), "",
             "## 위험 분류", f"**{reg['risk']['classification']}**", "", reg["risk"]["rationale"], "",
             "## 사람의 감독", reg["human_oversight"], "", "## 알려진 한계"]
@@ -174,7 +186,7 @@ def render_markdown(reg: dict) -> str:
         out += [f"| {k} | {_cell(ev.get(k))} |" for k in EVAL_KEYS if k != "n"]
     else:
         out.append("평가 기록이 없습니다. `assistant eval QA.jsonl`을 실행하면 여기에 반영됩니다.")
-    out += ["", "## 데이터 저장 위치", f"- 위치: {st['location']}", f"- 색인: `{st['index_dir']}`",
-            f"- 감사 기록: `{st['audit_log']}`", f"- 외부 서비스: {', '.join(st['external_services']) or '없음'}",
-            f"- {st['note']}", ""]
+    out += ["", "## 데이터 저장 위치", f"- 위치: {st['location']}"]
+    out += [f"- 색인: `{st['index_dir']}`", f"- 감사 기록: `{st['audit_log']}`"] if st["index_dir"] else []
+    out += [f"- 외부 서비스: {', '.join(st['external_services']) or '없음'}", f"- {st['note']}", ""]
     return "\n".join(out)

@@ -310,6 +310,18 @@ def test_register_lists_the_live_model_and_documents(assistant):
     assert "# AI 활용 등록부" in md and embed["weights_sha256"] in md and "평가" in md
 
 
+def test_public_register_names_no_internal_document_and_no_server_path(assistant):
+    bot = assistant.clone(backend="openai", llm_endpoint="http://10.0.0.5:8000/v1,http://10.0.0.6:8000/v1")
+    full, public = build_register(bot), build_register(bot, public=True)
+    internal = [d for d in full["data_sources"]["documents"] if d["audience"] == "internal"]
+    assert internal and public["data_sources"]["internal_unlisted"] == len(internal)
+    assert public["data_sources"]["count"] == full["data_sources"]["count"]
+    md = render_markdown(public)
+    assert all(d["title"] not in md and d["source"] not in md for d in internal)
+    assert str(assistant.settings.index_dir) not in md and ":8000" not in md
+    assert public["storage"]["external_services"] == ["10.0.0.5", "10.0.0.6"]  # still disclosed, without addresses
+
+
 def test_register_reads_the_last_evaluation(tmp_path):
     assert _evaluation(tmp_path) is None
     (tmp_path / "eval").mkdir()

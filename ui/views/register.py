@@ -16,7 +16,7 @@ def register_entry(generation: str | None, index_dir: str) -> tuple[dict, str] |
         from assistant.register import build_register, render_markdown
     except ImportError:
         return None
-    reg = build_register(get_assistant())
+    reg = build_register(get_assistant(), public=True)
     return reg, render_markdown(reg)
 
 
