@@ -157,6 +157,33 @@ def _tip(path: Path) -> tuple[int, str]:
                      "`assistant audit verify`로 확인하기 전에는 새 기록을 남기지 않습니다.")
 
 
+def repair(path: Path) -> dict:
+    """After a crash mid-append: move an unfinished last line (never committed in the head) aside, so that answering
+    can go on. Repairs nothing else: whatever remains must verify against the head, or it is left untouched."""
+    path = Path(path)
+    with _locked(path, exclusive=True):
+        if not path.is_file():
+            return {"repaired": False, "problem": None}
+        data = path.read_bytes()
+        cut = data.rfind(b"\n") + 1
+        if cut == len(data):
+            result = _verify(path, None)
+            return {"repaired": False, "problem": result.problem}
+        kept, torn = data[:cut], data[cut:]
+        staging = path.with_suffix(".repair")  # same stem: verified against the same .head file
+        staging.write_bytes(kept)
+        result = _verify(staging, None)
+        if not result.ok:
+            staging.unlink()
+            raise AuditError("마지막 줄 말고도 감사 기록이 head와 맞지 않아 자동으로 고칠 수 없습니다: "
+                             f"{result.problem} 관리자가 직접 확인해야 합니다.")
+        aside = path.with_name(f"{path.name}.torn-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}")
+        aside.write_bytes(torn)
+        os.replace(staging, path)
+    log.warning("audit.repaired", extra={"torn_bytes": len(torn), "kept_to": str(aside)})
+    return {"repaired": True, "torn_bytes": len(torn), "moved_to": str(aside), "last_seq": result.last_seq}
+
+
 def append(path: Path, record: dict) -> dict:
     """Masks `record`'s question and answer, chains it, appends it and commits it in the head. Returns the entry."""
     path = Path(path)

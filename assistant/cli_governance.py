@@ -1,4 +1,4 @@
-"""Governance subcommands (`register`, `audit verify`, `audit export`), added to the main parser by
+"""Governance subcommands (`register`, `audit verify`, `audit export`, `audit repair`), added to the main parser by
 `cli.build_parser` through `add_commands(sub, common)`. Commands receive `(args, assistant)` like the others."""
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ EXAMPLES = {
     "register": "assistant register --index index/ > 등록부.md",
     "verify": "assistant audit verify",
     "export": "assistant audit export --since 2025-01-01 --json",
+    "repair": "assistant audit repair",
 }
 
 
@@ -55,6 +56,21 @@ def cmd_audit_verify(args, assistant) -> int:
     return 0
 
 
+def cmd_audit_repair(args, assistant) -> int:
+    from .audit import audit_path, repair
+
+    path = audit_path(assistant.settings)
+    result = repair(path)  # AuditError (Korean message, exit 1) when more than an unfinished last line is wrong
+    if args.json:
+        _print_json({"path": str(path), **result})
+    elif result["repaired"]:
+        print(f"쓰다가 중단된 마지막 줄({result['torn_bytes']}바이트)을 {result['moved_to']}(으)로 옮겼습니다. "
+              f"기록은 {result['last_seq']}번까지 온전합니다.")
+    else:
+        print(f"고칠 것이 없습니다: {path}" + (f" (검증 문제: {result['problem']})" if result.get("problem") else ""))
+    return 0
+
+
 def cmd_audit_export(args, assistant) -> int:
     from .audit import audit_path, export, verify
 
@@ -75,7 +91,7 @@ def cmd_audit_export(args, assistant) -> int:
 
 
 def add_commands(sub, common: argparse.ArgumentParser) -> None:
-    """Adds `register` and `audit {verify,export}` to the main parser's subparsers."""
+    """Adds `register` and `audit {verify,export,repair}` to the main parser's subparsers."""
     help_text = "이 설치본의 AI 활용 등록부를 만듭니다 (기본: 한국어 Markdown, --json)"
     p = sub.add_parser("register", parents=[common], help=help_text, description=help_text,
                        epilog=f"예: {EXAMPLES['register']}")
@@ -94,3 +110,7 @@ def add_commands(sub, common: argparse.ArgumentParser) -> None:
                            epilog=f"예: {EXAMPLES['export']}")
     p.add_argument("--since", type=_date, help="이 날짜(UTC, YYYY-MM-DD)부터의 기록만")
     p.set_defaults(func=cmd_audit_export)
+    help_text = "쓰다가 중단된 마지막 줄만 따로 옮겨 감사 기록을 다시 쓸 수 있게 합니다 (그 밖의 손상은 고치지 않음)"
+    p = actions.add_parser("repair", parents=[common], help=help_text, description=help_text,
+                           epilog=f"예: {EXAMPLES['repair']}")
+    p.set_defaults(func=cmd_audit_repair)

@@ -212,6 +212,29 @@ def test_head_lagging_by_one_intact_entry_is_rolled_forward(log3):
     assert result.ok and result.entries == 4
 
 
+def test_a_line_cut_off_by_a_crash_is_moved_aside_and_answering_resumes(log3):
+    with open(log3, "ab") as fh:
+        fh.write(b'{"seq":4,"time":"2026-')  # killed mid-append: never committed in the head
+    with pytest.raises(audit.AuditError, match="끝나지 않았습니다"):
+        audit.append(log3, _record(4))
+    result = audit.repair(log3)
+    assert result["repaired"] and result["last_seq"] == 3
+    assert Path(result["moved_to"]).read_bytes() == b'{"seq":4,"time":"2026-'
+    assert audit.verify(log3).ok
+    audit.append(log3, _record(4))
+    assert audit.verify(log3).entries == 4
+    assert audit.repair(log3) == {"repaired": False, "problem": None}
+
+
+def test_repair_never_hides_an_edited_or_removed_entry(log3):
+    lines = _lines(log3)
+    log3.write_bytes(lines[0] + lines[1] + b'{"seq":3,')  # entry 3 (committed in the head) replaced by a stub
+    before = log3.read_bytes()
+    with pytest.raises(audit.AuditError, match="자동으로 고칠 수 없습니다"):
+        audit.repair(log3)
+    assert log3.read_bytes() == before and not list(log3.parent.glob("*.torn-*"))
+
+
 def test_concurrent_appends_keep_one_chain(tmp_path):
     path = tmp_path / "audit" / "audit.jsonl"
 
@@ -380,6 +403,9 @@ def test_audit_commands(run_cli, tmp_path):
     assert code == 1 and json.loads(out)["ok"] is False and "실패" in err
     with pytest.raises(SystemExit):
         run_cli("audit", "export", "--index", str(index), "--since", "어제")
+    code, out, _ = run_cli("audit", "repair", "--index", str(index), "--json")
+    data = json.loads(out)  # an edited entry is never "repaired" away: nothing to cut, the problem is reported
+    assert code == 0 and data["repaired"] is False and "바뀌었습니다" in data["problem"]
 
 
 def test_register_command(run_cli, assistant):
