@@ -50,6 +50,7 @@ class SearchIndex:
         self.documents, self.chunks = read_docstore(gen)
         self.dense = load_dense_index(settings, gen, threads)
         self.keyword = BM25Index.load(gen)
+        self.title_words: dict[str, set[str]] = {}  # document title -> its words, filled as titles are re-scored
         self.doc_type = np.array([c.doc_type for c in self.chunks])
         self.department = np.array([c.department or "" for c in self.chunks])
         self.audience = np.array([c.audience for c in self.chunks])
@@ -125,7 +126,8 @@ class Retriever:
         else:
             best, ranks = fuse(rankings, self.settings.rrf_k, max(k, self.settings.rerank_depth))
         rows = [r for r, _ in best]
-        cover = self.index.keyword.coverage(self.index.keyword.question_terms(self.tokenizer, question), rows)
+        terms = self.index.keyword.question_terms(self.tokenizer, question)
+        cover = self.index.keyword.coverage(terms, rows)
         floor = min(dense.values()) if dense else 0.0
         cosine = {r: dense.get(r, floor) if dense else None for r in rows}
         coverage = dict(zip(rows, (float(c) for c in cover)))
@@ -133,9 +135,25 @@ class Retriever:
             # Rank fusion knows positions, not how well a chunk covers the question: add the idf-weighted share of
             # the question's words the chunk holds and its cosine (cheap: read from postings and stored scores).
             typed = self.answer_type_match(question, rows)
-            best = sorted(((r, s + self.settings.rerank_coverage * coverage[r] + self.settings.rerank_dense * cosine[r]
-                            + self.settings.rerank_answer_type * typed[r]) for r, s in best), key=lambda x: -x[1])
+            named = self.title_coverage(terms, rows)
+            st = self.settings
+            best = sorted(((r, s + st.rerank_coverage * coverage[r] + st.rerank_dense * cosine[r]
+                            + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
+                          key=lambda x: -x[1])
         return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
+
+    def title_coverage(self, terms: dict[str, float], rows: list[int]) -> dict[int, float]:
+        """Share of the idf-weighted question words in each chunk's document title: a question that names its law
+        or service ("기초생활수급", "아동수당") belongs to that document more than to a neighbour sharing its words."""
+        total = sum(terms.values())
+        out = {}
+        for r in rows:
+            title = self.index.chunks[r].title
+            if title not in self.index.title_words:
+                self.index.title_words[title] = set(self.tokenizer.tokenize(title, compounds=False))
+            words = self.index.title_words[title]
+            out[r] = sum(w for t, w in terms.items() if t in words) / total if total else 0.0
+        return out
 
     def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
         wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]

@@ -40,6 +40,7 @@ class Settings:
     rerank_depth: int = 10  # fused candidates re-scored by question coverage and cosine; 0 turns it off
     rerank_coverage: float = 0.02
     rerank_dense: float = 0.1
+    rerank_title: float = 0.01  # the question names the document's law or service
     rerank_answer_type: float = 0.005  # a "며칠/얼마/몇 살" question prefers chunks that state such a figure
     # answering
     backend: str = "extractive"  # extractive | llama_cpp | openai
