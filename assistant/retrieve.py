@@ -39,6 +39,14 @@ class Hit:
     coverage: float | None = None  # idf-weighted share of the question's words in the chunk
 
 
+def compact_title(text: str) -> str:
+    """Titles compared without spaces and with one middle dot: statutes write "이용ㆍ제공" (U+318D), people "이용·제공"."""
+    return re.sub(r"\s+", "", MIDDLE_DOTS.sub("ㆍ", text))
+
+
+MIDDLE_DOTS = re.compile("[·ㆍ‧•・･]")
+
+
 class SearchIndex:
     """One loaded, read-only generation of an index folder."""
 
@@ -58,7 +66,7 @@ class SearchIndex:
         self.addenda = np.array([c.anchor.startswith("부칙") for c in self.chunks])
         self.rows_by_title: dict[str, list[int]] = {}
         for row, c in enumerate(self.chunks):
-            self.rows_by_title.setdefault(re.sub(r"\s+", "", c.title), []).append(row)
+            self.rows_by_title.setdefault(compact_title(c.title), []).append(row)
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         mask = np.ones(len(self.chunks), dtype=bool)
@@ -85,6 +93,7 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
     return sorted(fused.items(), key=lambda x: -x[1])[:k], ranks
 
 
+# (what the question asks for, how a document states it)
 ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
     (r"며칠|몇\s*일|기한|언제까지", r"\d+\s*일|지체\s*없이|즉시"),
     (r"몇\s*(살|세)|나이", r"\d+\s*세"),
@@ -156,6 +165,8 @@ class Retriever:
         return out
 
     def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
+        """1 when the question asks for a number of a kind (days, age, period, amount, count) and the chunk states
+        one: of two articles on the same subject, the one with the figure is the one that answers."""
         wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
         if not wanted:
             return dict.fromkeys(rows, 0.0)
@@ -166,7 +177,7 @@ class Retriever:
         refs = [article_label(m) for m in ARTICLE_REF.finditer(question)]
         if not refs:
             return []
-        compact = re.sub(r"\s+", "", question)
+        compact = compact_title(question)
         titles = [t for t in self.index.rows_by_title if t and t in compact]
         if not titles:
             return []

@@ -103,3 +103,21 @@ def test_torch_exact_search_agrees_with_faiss_including_filters():
     only_two = np.zeros(500, bool)
     only_two[[3, 7]] = True
     assert sorted(i for i, _ in torch_index.search(vectors[0], 10, only_two)) == [3, 7]
+
+
+def test_a_title_written_with_another_middle_dot_still_resolves_the_article(assistant, tmp_path):
+    from assistant.retrieve import compact_title
+
+    assert compact_title("이용·제공 및 발굴") == compact_title("이용ㆍ제공 및발굴") == "이용ㆍ제공및발굴"
+    corpus = tmp_path / "docs"
+    corpus.mkdir()
+    articles = "\n\n".join(f"제{n}조(조항{n}) 가온시장은 주민의 정보 이용ㆍ제공 업무 {n}을 처리한다." for n in range(1, 9))
+    (corpus / "조례.md").write_text(f"# 가온시 정보 이용ㆍ제공 조례\n\n{articles}\n", encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path / "index", audit_enabled=False)
+    bot.ingest([corpus])
+    from assistant.retrieve import Retriever
+
+    refs = Retriever(bot.index, bot.embedder, bot.tokenizer, bot.settings).article_refs(
+        "가온시 정보 이용·제공 조례 제7조는 무엇인가요?", None)  # U+00B7 typed, U+318D in the title
+    assert refs and {bot.index.chunks[r].anchor for r, _ in refs} == {"제7조"}
+    assert bot.retrieve("가온시 정보 이용·제공 조례 제7조는 무엇인가요?", 1)[0].chunk.anchor == "제7조"
