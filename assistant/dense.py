@@ -68,6 +68,7 @@ class DenseIndex:
             self.index = faiss.index_cpu_to_all_gpus(index)
             self.kind = "flat-gpu"
         elif device in ("cuda", "torch") or (device == "auto" and not gpu_count() and index.ntotal and torch_cuda()):
+            # ("torch" runs the same exact search on the CPU: how the tests check this path without a GPU)
             # exact fp16 search on the GPU beats any CPU graph at every size that fits its memory
             self.index = TorchExact(index.reconstruct_n(0, index.ntotal), "cuda" if device != "torch" else "cpu")
             self.kind = f"{kind}+torch-{self.index.device.type}"

@@ -33,7 +33,7 @@ def pick_device(requested: str) -> str:
     if requested == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ModelMissing("embed_device = \"cuda\" 이지만 CUDA GPU를 찾지 못했습니다. 설정을 \"auto\" 또는 \"cpu\"로 바꿔 주세요.")
+        raise ModelMissing("device = \"cuda\" 이지만 CUDA GPU를 찾지 못했습니다. 설정을 \"auto\" 또는 \"cpu\"로 바꿔 주세요.")
     return requested
 
 

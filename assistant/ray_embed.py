@@ -14,7 +14,8 @@ import numpy as np
 from .errors import ModelMissing
 
 log = logging.getLogger(__name__)
-SHARD_TEXTS = 256  # texts per task: big enough to keep a GPU busy, small enough for steady progress reports
+# texts per task: a GPU worker needs thousands to stay busy; on CPU, small shards keep progress reports steady
+SHARD_TEXTS = {"cpu": 256, "gpu": 4096}
 
 
 def start_ray(address: str, workers: int):
@@ -56,7 +57,8 @@ def embed_on_ray(texts: list[str], settings, progress: Callable[[int, int], None
                for _ in range(max(1, settings.ray_workers))]
     # length-sorted shards: each actor batches similar lengths, as the single-process path does
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    shards = [order[i:i + SHARD_TEXTS] for i in range(0, len(order), SHARD_TEXTS)]
+    size = SHARD_TEXTS["gpu" if gpus else "cpu"]
+    shards = [order[i:i + size] for i in range(0, len(order), size)]
     pool = ray.util.ActorPool(workers)
     out = np.zeros((len(texts), 0), np.float32)
     done = 0
