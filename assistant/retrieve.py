@@ -13,7 +13,7 @@ from ingest.structure import article_label
 
 from .milvus_store import load_dense_index
 from .embed import Embedder
-from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer
+from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, with_statute_words
 from .settings import Settings
 from .store import check_manifest, live_generation, read_docstore, read_manifest
 
@@ -123,8 +123,8 @@ class Retriever:
             dense = dict(dense_hits)
             rankings.append((self.settings.dense_weight, dense_hits))
         if mode in ("hybrid", "keyword"):
-            rankings.append((self.settings.keyword_weight,
-                             self.index.keyword.search(self.tokenizer.tokenize(question), n, mask)))
+            tokens = self.tokenizer.tokenize(with_statute_words(question))
+            rankings.append((self.settings.keyword_weight, self.index.keyword.search(tokens, n, mask)))
         if mode == "hybrid":
             refs = self.article_refs(question, mask)
             if refs:

@@ -121,3 +121,12 @@ def test_a_title_written_with_another_middle_dot_still_resolves_the_article(assi
         "가온시 정보 이용·제공 조례 제7조는 무엇인가요?", None)  # U+00B7 typed, U+318D in the title
     assert refs and {bot.index.chunks[r].anchor for r, _ in refs} == {"제7조"}
     assert bot.retrieve("가온시 정보 이용·제공 조례 제7조는 무엇인가요?", 1)[0].chunk.anchor == "제7조"
+
+
+def test_everyday_words_reach_the_statutes_words_in_keyword_search(assistant):
+    from assistant.keyword import with_statute_words
+
+    assert with_statute_words("월세 지원을 받을 수 있나요?").endswith(" 임차료")
+    assert with_statute_words("기초연금은 몇 살부터?") == "기초연금은 몇 살부터?"
+    hits = assistant.retrieve("월세 사는 사람도 돈이 나오나요?", 3, mode="keyword")  # the guide says 임차료
+    assert hits and "주거급여" in hits[0].chunk.source
