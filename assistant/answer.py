@@ -176,22 +176,19 @@ FIGURE = re.compile(r"100분의\s*\d+|\d[\d,.]*\s*(?:일|개월|년|세|만원|�
 
 
 def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tuple[list[str], str]:
-    """The figures a "며칠/얼마/몇 살" question asks for, as the quoted lines state them (exact substrings), and
-    where they stand: the quoted 항 when one holds them all, else its article."""
+    """The figures a "며칠/얼마/몇 살" question asks for, as the best-matching quoted line states them (exact
+    substrings), and where that line stands. Other lines' figures are left to the quotes: a lead that mixed them
+    would read as one answer."""
     wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
-    found: list[str] = []
-    sources: set[str] = set()
-    for e in evidence if wanted else []:
-        for m in FIGURE.finditer(e.citation.quote):
-            figure = m.group(0)
-            if any(a.search(figure) for a in wanted) and not any(f.startswith(figure) for f in found):
-                found.append(figure)
-                sources.add(e.citation.where)
-    found = found[:limit]
-    if not found:
+    if not wanted or not evidence:
         return [], ""
-    where = sources.pop() if len(sources) == 1 else re.sub(r"(제\d+조(의\d+)?).*$", r"\1", evidence[0].citation.where)
-    return found, where
+    best = max(evidence, key=lambda e: e.score).citation
+    found: list[str] = []
+    for m in FIGURE.finditer(best.quote):
+        figure = m.group(0)
+        if any(a.search(figure) for a in wanted) and not any(f.startswith(figure) for f in found):
+            found.append(figure)
+    return found[:limit], best.where if found else ""
 
 
 class ExtractiveBackend:
