@@ -13,8 +13,8 @@ from ingest.structure import line_anchors
 
 from .errors import BackendUnavailable
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, looks_like_injection, sentences
-from .keyword import BM25Index, KoreanTokenizer
-from .retrieve import ANSWER_TYPES, Hit
+from .keyword import ANSWER_TYPES, BM25Index, KoreanTokenizer
+from .retrieve import Hit
 from .settings import Settings
 
 REFUSAL = "문서에서 확인할 수 없습니다."

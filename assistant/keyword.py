@@ -19,24 +19,32 @@ QUESTION_WORDS = {"무엇", "어떻다", "어디", "언제", "얼마", "누구",
 
 
 # Everyday words -> the words statutes use for the same thing: people ask about "해외" and "퇴사", the law says
-# "국외" and "이직". General administrative Korean, added to the keyword query only (the embedder sees the question
-# as asked). A few entries were prompted by public-set questions, so its measured gain there is optimistic.
+# "국외" and "이직". Keys are Kiwi tokens (nouns, verb lemmas), so "집" never fires inside "집행". General
+# administrative Korean, added to the keyword query only (the embedder sees the question as asked). A few entries
+# were prompted by public-set questions, so its measured gain there is optimistic.
 STATUTE_WORDS = {
     "해외": "국외", "외국": "국외", "나이": "연령", "어르신": "노인", "아이": "아동", "아기": "아동", "자녀": "아동",
-    "월급": "보수", "이사": "전입 이전", "월세": "임차료", "전세": "임차", "퇴사": "이직 퇴직", "그만두": "이직 퇴직",
-    "실업급여": "구직급여", "벌금": "과태료 벌칙", "돌아가": "사망", "결혼": "혼인", "재혼": "혼인",
-    "병원비": "의료비", "끊기": "정지 상실", "끊겨": "정지 상실", "불만": "이의신청", "불복": "이의신청",
-    "구청": "구청장", "시청": "시장", "군청": "군수", "주민센터": "읍ㆍ면ㆍ동", "동사무소": "읍ㆍ면ㆍ동",
-    "CCTV": "영상정보처리기기", "cctv": "영상정보처리기기", "쓰레기": "폐기물", "말로": "구술", "알려": "통지",
-    "늦게": "지연", "돌려": "반환 환수", "집": "주택 주거",
+    "월급": "보수", "이사": "전입 이전", "월세": "임차료", "전세": "임차", "퇴사": "이직 퇴직", "그만두다": "이직 퇴직",
+    "실업급여": "구직급여", "벌금": "과태료 벌칙", "돌아가다": "사망", "결혼": "혼인", "재혼": "혼인",
+    "병원비": "의료비", "끊기다": "정지 상실", "불만": "이의신청", "불복": "이의신청", "구청": "구청장",
+    "시청": "시장", "군청": "군수", "cctv": "영상정보처리기기", "쓰레기": "폐기물", "알리다": "통지", "늦다": "지연",
+    "돌려주다": "반환 환수", "집": "주택 주거",
 }
-STATUTE_RE = re.compile("|".join(sorted(map(re.escape, STATUTE_WORDS), key=len, reverse=True)))
 
 
-def with_statute_words(question: str) -> str:
-    """The question with the statutes' words for its everyday ones appended: "해외에 …" -> "해외에 … 국외"."""
-    extra = dict.fromkeys(STATUTE_WORDS[m.group(0)] for m in STATUTE_RE.finditer(question))
-    return f"{question} {' '.join(extra)}" if extra else question
+def statute_words(tokens: list[str]) -> str:
+    """The statutes' words for the everyday ones among a question's tokens: ["해외", "연금"] -> "국외"."""
+    return " ".join(dict.fromkeys(STATUTE_WORDS[t] for t in tokens if t in STATUTE_WORDS))
+
+
+# (what the question asks for, how a document states it)
+ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
+    (r"며칠|몇\s*일|기한|언제까지", r"\d+\s*일|지체\s*없이|즉시"),
+    (r"몇\s*(살|세)|나이", r"\d+\s*세"),
+    (r"몇\s*(개월|달|년)|기간|얼마\s*동안", r"\d+\s*(개월|년|일)"),
+    (r"얼마|금액|비용", r"\d[\d,]*\s*(원|만원)|100분의|퍼센트|%"),
+    (r"몇\s*(명|번|회|인)", r"\d+\s*(명|인|회|번)|분의"),
+)]
 
 
 class KoreanTokenizer:

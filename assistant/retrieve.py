@@ -13,7 +13,7 @@ from ingest.structure import article_label
 
 from .milvus_store import load_dense_index
 from .embed import Embedder
-from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, with_statute_words
+from .keyword import ANSWER_TYPES, ARTICLE_REF, BM25Index, KoreanTokenizer, statute_words
 from .settings import Settings
 from .store import check_manifest, live_generation, read_docstore, read_manifest
 
@@ -39,12 +39,12 @@ class Hit:
     coverage: float | None = None  # idf-weighted share of the question's words in the chunk
 
 
+MIDDLE_DOTS = re.compile("[·ㆍ‧•・･]")
+
+
 def compact_title(text: str) -> str:
     """Titles compared without spaces and with one middle dot: statutes write "이용ㆍ제공" (U+318D), people "이용·제공"."""
     return re.sub(r"\s+", "", MIDDLE_DOTS.sub("ㆍ", text))
-
-
-MIDDLE_DOTS = re.compile("[·ㆍ‧•・･]")
 
 
 class SearchIndex:
@@ -93,16 +93,6 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
     return sorted(fused.items(), key=lambda x: -x[1])[:k], ranks
 
 
-# (what the question asks for, how a document states it)
-ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
-    (r"며칠|몇\s*일|기한|언제까지", r"\d+\s*일|지체\s*없이|즉시"),
-    (r"몇\s*(살|세)|나이", r"\d+\s*세"),
-    (r"몇\s*(개월|달|년)|기간|얼마\s*동안", r"\d+\s*(개월|년|일)"),
-    (r"얼마|금액|비용", r"\d[\d,]*\s*(원|만원)|100분의|퍼센트|%"),
-    (r"몇\s*(명|번|회|인)", r"\d+\s*(명|인|회|번)|분의"),
-)]
-
-
 class Retriever:
     def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings):
         self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
@@ -123,7 +113,8 @@ class Retriever:
             dense = dict(dense_hits)
             rankings.append((self.settings.dense_weight, dense_hits))
         if mode in ("hybrid", "keyword"):
-            tokens = self.tokenizer.tokenize(with_statute_words(question))
+            tokens = self.tokenizer.tokenize(question)
+            tokens += self.tokenizer.tokenize(statute_words(tokens))
             rankings.append((self.settings.keyword_weight, self.index.keyword.search(tokens, n, mask)))
         if mode == "hybrid":
             refs = self.article_refs(question, mask)

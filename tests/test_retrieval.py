@@ -124,9 +124,11 @@ def test_a_title_written_with_another_middle_dot_still_resolves_the_article(assi
 
 
 def test_everyday_words_reach_the_statutes_words_in_keyword_search(assistant):
-    from assistant.keyword import with_statute_words
+    from assistant.keyword import statute_words
 
-    assert with_statute_words("월세 지원을 받을 수 있나요?").endswith(" 임차료")
-    assert with_statute_words("기초연금은 몇 살부터?") == "기초연금은 몇 살부터?"
+    tokenize = assistant.tokenizer.tokenize
+    assert statute_words(tokenize("월세 지원을 받을 수 있나요?")) == "임차료"
+    assert statute_words(tokenize("기초연금은 몇 살부터?")) == ""
+    assert statute_words(tokenize("예산 집행은 누가 하나요?")) == ""  # "집" is a word of its own, not a substring
     hits = assistant.retrieve("월세 사는 사람도 돈이 나오나요?", 3, mode="keyword")  # the guide says 임차료
     assert hits and "주거급여" in hits[0].chunk.source
