@@ -13,7 +13,7 @@ from ingest.structure import line_anchors
 
 from .errors import BackendUnavailable
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, looks_like_injection, sentences
-from .keyword import ANSWER_TYPES, BM25Index, KoreanTokenizer
+from .keyword import BM25Index, KoreanTokenizer, answer_patterns, share
 from .retrieve import Hit
 from .settings import Settings
 
@@ -96,10 +96,7 @@ class EvidenceSelector:
         return cover + self.dense_weight * (cosine - self.dense_center)
 
     def coverage(self, terms: dict[str, float], text: str) -> float:
-        if not terms:
-            return 0.0
-        present = set(self.tokenizer.tokenize(text))
-        return sum(w for t, w in terms.items() if t in present) / sum(terms.values())
+        return share(terms, set(self.tokenizer.tokenize(text)))
 
     @staticmethod
     def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
@@ -179,7 +176,7 @@ def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tupl
     """The figures a "며칠/얼마/몇 살" question asks for, as the best-matching quoted line states them (exact
     substrings), and where that line stands. Other lines' figures are left to the quotes: a lead that mixed them
     would read as one answer."""
-    wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+    wanted = answer_patterns(question)
     if not wanted or not evidence:
         return [], ""
     best = max(evidence, key=lambda e: e.score).citation
@@ -218,7 +215,7 @@ def make_backend(settings: Settings):
     if settings.backend == "extractive":
         return ExtractiveBackend()
     if settings.backend == "openai":
-        return OpenAIBackend(settings.llm_endpoint, settings.llm_model_name)
+        return OpenAIBackend(settings.llm_endpoints, settings.llm_model_name)
     if settings.backend == "llama_cpp":
         return LlamaCppBackend(settings.llm_model_path, settings.threads, chat_format=settings.llm_chat_format or None)
     raise BackendUnavailable(f"알 수 없는 답변 방식입니다: '{settings.backend}' (extractive, llama_cpp, openai 중 하나)")

@@ -175,5 +175,5 @@ class Assistant:
                "manifest": read_manifest(gen) if gen else None, "backend": self.settings.backend,
                "embedder": {"engine": self.embedder.engine, "device": self.embedder.device},
                "dense_search": self.index.dense.kind if gen else None,
-               "external_services": [s for s in (self.settings.llm_endpoint,) if s] or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
+               "external_services": self.settings.llm_endpoints or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
         return out

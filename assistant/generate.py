@@ -4,6 +4,7 @@ sentence must cite a retrieved chunk that supports it, or it is dropped; with no
 is used. Document and user text go into the prompt as data, never as instructions."""
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -139,11 +140,10 @@ class OpenAIBackend:
 
     generative = True
 
-    def __init__(self, endpoint: str, model: str, timeout: float = 60.0, api_key: str = ""):
-        self.endpoints = [e.strip().rstrip("/") for e in (endpoint or "").split(",") if e.strip()]
+    def __init__(self, endpoints: list[str], model: str, timeout: float = 60.0, api_key: str = ""):
+        self.endpoints = list(endpoints)
         if not self.endpoints:
             raise BackendUnavailable("openai 답변 방식에는 llm_endpoint 설정(예: http://10.0.0.5:8000/v1)이 필요합니다.")
-        self.endpoint = self.endpoints[0]
         self.model, self.timeout, self.api_key = model, timeout, api_key
         self.name = f"openai:{model or 'default'}" + (f" x{len(self.endpoints)}" if len(self.endpoints) > 1 else "")
         self._in_flight = dict.fromkeys(self.endpoints, 0)
@@ -158,6 +158,17 @@ class OpenAIBackend:
             rotated = [self.endpoints[(self._turn + i) % n] for i in range(n)]
             return sorted(rotated, key=self._in_flight.__getitem__)
 
+    @contextlib.contextmanager
+    def _busy(self, endpoint: str) -> Iterator[None]:
+        """Counts a request in flight on a replica from connecting until its stream ends."""
+        with self._lock:
+            self._in_flight[endpoint] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight[endpoint] -= 1
+
     def _open(self, endpoint: str, body: bytes):
         headers = {"Content-Type": "application/json"}
         if self.api_key:
@@ -171,9 +182,7 @@ class OpenAIBackend:
                            "max_tokens": 400}).encode()
         errors = []
         for endpoint in self._order():
-            with self._lock:
-                self._in_flight[endpoint] += 1
-            try:
+            with self._busy(endpoint):
                 try:
                     response = self._open(endpoint, body)
                 except (urllib.error.URLError, OSError) as exc:
@@ -182,9 +191,6 @@ class OpenAIBackend:
                     continue
                 with response:
                     yield from self._deltas(response)
-            finally:
-                with self._lock:
-                    self._in_flight[endpoint] -= 1
             return
         raise BackendUnavailable(f"답변 생성 서버({', '.join(self.endpoints)})에 연결할 수 없습니다: {'; '.join(errors)}")
 

@@ -47,6 +47,17 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
 )]
 
 
+def answer_patterns(question: str) -> list[re.Pattern]:
+    """How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); [] for other questions."""
+    return [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+
+
+def share(terms: dict[str, float], words: set[str]) -> float:
+    """The share of the idf-weighted question terms found among `words`."""
+    total = sum(terms.values())
+    return sum(w for t, w in terms.items() if t in words) / total if total else 0.0
+
+
 class KoreanTokenizer:
     """Kiwi morphological analysis: '기초연금을', '기초연금은' -> the same tokens."""
 

@@ -66,7 +66,14 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _models(assistant) -> list[dict]:
+def _shown_endpoints(settings, public: bool) -> list[str]:
+    """The generation servers as the register shows them: full addresses for staff, host names on the public page."""
+    if not public:
+        return settings.llm_endpoints
+    return [urlsplit(e).hostname or "설정된 서버" for e in settings.llm_endpoints]
+
+
+def _models(assistant, public: bool = False) -> list[dict]:
     s, emb = assistant.settings, assistant.embedder
     weights = emb.weights_file()
     models = [{
@@ -88,7 +95,7 @@ def _models(assistant) -> list[dict]:
         answer["note"] = "생성 모델을 쓰지 않습니다: 답변은 문서 원문을 정해진 틀에 인용해 만듭니다."
     else:
         answer.update({"model": s.llm_model_name or Path(s.llm_model_path).name or None,
-                       "endpoint": s.llm_endpoint or None})
+                       "endpoint": ", ".join(_shown_endpoints(s, public)) or None})
         path = Path(s.llm_model_path) if s.llm_model_path else None
         if path and path.is_file():  # can take seconds for a multi-GB file; the register is built on request only
             answer.update({"weights_file": path.name, "weights_sha256": _sha256(path)})
@@ -121,16 +128,14 @@ def build_register(assistant, public: bool = False) -> dict:
     internal = sum(d.get("audience") == "internal" for d in docs)
     if public:
         docs = [d for d in docs if d.get("audience") != "internal"]
-    external = [s.llm_endpoint] if s.llm_endpoint else []
-    if public:
-        external = [urlsplit(e.strip()).hostname or "설정된 서버" for e in s.llm_endpoint.split(",") if e.strip()]
+    external = _shown_endpoints(s, public)
     return {
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "system": {"name": "지자체 문서 기반 행정 도우미", "version": _version("sovereign-assistant"),
                    "purpose": PURPOSE, "users": ["공무원(staff)", "민원인(kiosk, 공개 문서만)"]},
         "operator": {"body": getattr(s, "operator_name", "") or s.default_department,
                      "contact": getattr(s, "operator_contact", "") or s.default_contact},
-        "models": _models(assistant),
+        "models": _models(assistant, public),
         "data_sources": {"count": len(index.documents), "internal_unlisted": internal if public else 0,
                          "index_generation": getattr(index, "generation", None),
                          "index_updated_at": manifest.get("updated_at"), "documents": docs},

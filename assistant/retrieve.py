@@ -13,7 +13,7 @@ from ingest.structure import article_label
 
 from .milvus_store import load_dense_index
 from .embed import Embedder
-from .keyword import ANSWER_TYPES, ARTICLE_REF, BM25Index, KoreanTokenizer, statute_words
+from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share, statute_words
 from .settings import Settings
 from .store import check_manifest, live_generation, read_docstore, read_manifest
 
@@ -145,20 +145,18 @@ class Retriever:
     def title_coverage(self, terms: dict[str, float], rows: list[int]) -> dict[int, float]:
         """Share of the idf-weighted question words in each chunk's document title: a question that names its law
         or service ("기초생활수급", "아동수당") belongs to that document more than to a neighbour sharing its words."""
-        total = sum(terms.values())
         out = {}
         for r in rows:
             title = self.index.chunks[r].title
             if title not in self.index.title_words:
                 self.index.title_words[title] = set(self.tokenizer.tokenize(title, compounds=False))
-            words = self.index.title_words[title]
-            out[r] = sum(w for t, w in terms.items() if t in words) / total if total else 0.0
+            out[r] = share(terms, self.index.title_words[title])
         return out
 
     def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
         """1 when the question asks for a number of a kind (days, age, period, amount, count) and the chunk states
         one: of two articles on the same subject, the one with the figure is the one that answers."""
-        wanted = [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+        wanted = answer_patterns(question)
         if not wanted:
             return dict.fromkeys(rows, 0.0)
         return {r: float(any(a.search(self.index.chunks[r].text) for a in wanted)) for r in rows}

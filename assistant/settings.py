@@ -101,6 +101,11 @@ class Settings:
             raise ConfigError(f"vector_store는 faiss 또는 milvus여야 합니다: {settings.vector_store!r}")
         return settings
 
+    @property
+    def llm_endpoints(self) -> list[str]:
+        """`llm_endpoint` may list several replicas (a vLLM pool), comma-separated."""
+        return [e.strip().rstrip("/") for e in self.llm_endpoint.split(",") if e.strip()]
+
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)
 

@@ -342,6 +342,7 @@ def test_public_register_names_no_internal_document_and_no_server_path(assistant
     md = render_markdown(public)
     assert all(d["title"] not in md and d["source"] not in md for d in internal)
     assert str(assistant.settings.index_dir) not in md and ":8000" not in md
+    assert ":8000" not in json.dumps(public, ensure_ascii=False)  # the page also shows the entry as JSON
     assert public["storage"]["external_services"] == ["10.0.0.5", "10.0.0.6"]  # still disclosed, without addresses
 
 
