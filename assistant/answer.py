@@ -66,8 +66,9 @@ class Answer:
     referral: dict | None
     model: str
     timings_ms: dict
-    support: float = 0.0
+    support: float = 0.0  # the answerability model's probability that the quoted text answers the question
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
+    features: tuple[float, ...] = field(default=(), compare=False, repr=False)  # what the answerability model read
 
     def to_json(self) -> dict:
         return {"answer": self.answer, "citations": [asdict(c) for c in self.citations], "refused": self.refused,
@@ -79,21 +80,11 @@ class EvidenceSelector:
     """Splits the top chunks into quotable lines, each with its precise 항/호 anchor, and scores them by how much
     of the question's (idf-weighted) content they contain."""
 
-    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index, dense_center: float = 0.88,
-                 dense_weight: float = 4.0):
+    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index):
         self.tokenizer, self.keyword = tokenizer, keyword
-        self.dense_center, self.dense_weight = dense_center, dense_weight
 
     def question_terms(self, question: str) -> dict[str, float]:
         return self.keyword.question_terms(self.tokenizer, question)
-
-    def support(self, hits: list[Hit]) -> float:
-        """How well the best of these chunks covers the question, adjusted by how close the first is in meaning."""
-        if not hits:
-            return 0.0
-        cover = max(h.coverage or 0.0 for h in hits)  # computed by the retriever from the same postings
-        cosine = hits[0].dense if hits[0].dense is not None else self.dense_center
-        return cover + self.dense_weight * (cosine - self.dense_center)
 
     def coverage(self, terms: dict[str, float], text: str) -> float:
         return share(terms, set(self.tokenizer.tokenize(text)))
@@ -123,13 +114,10 @@ class EvidenceSelector:
                 out.append((anchor, quote))
         return out
 
-    def select(self, question: str, hits: list[Hit], max_quotes: int = 3,
-               quote_hits: int = 1) -> tuple[list[Evidence], float]:
-        """Quotes come from the best chunk only: a second article is more often a near miss than a help. Support is
-        measured on the chunks quoted, not on a neighbour that merely shares the question's words (measured on the
-        public set: citation precision .796 -> .809, refusal accuracy .920 -> .929)."""
+    def select(self, question: str, hits: list[Hit], max_quotes: int = 3, quote_hits: int = 1) -> list[Evidence]:
+        """Quotes come from the best chunk only: a second article is more often a near miss than a help (whether
+        they answer at all is judged on them, by `answerability`)."""
         terms = self.question_terms(question)
-        support = self.support(hits[:quote_hits])
         candidates: list[Evidence] = []
         for rank, hit in enumerate(hits[:quote_hits]):
             for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
@@ -137,12 +125,12 @@ class EvidenceSelector:
                 c = hit.chunk
                 candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
         if not candidates:
-            return [], support
+            return []
         candidates.sort(key=lambda e: -e.score)
         best = candidates[0].score
         chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes]
         chosen.sort(key=lambda e: (e.hit_rank, e.position))
-        return chosen, support
+        return chosen
 
 
 def application_steps(hits: list[Hit], evidence: list[Evidence]) -> list[Evidence]:
@@ -167,9 +155,19 @@ def contact_of(department: str | None) -> str | None:
     return m.group(0).strip() if m else None
 
 
-# a figure as the documents state it, with its qualifier: "30일 이내", "65세 이상", "100분의 50", "월 20만원"
-FIGURE = re.compile(r"100분의\s*\d+|\d[\d,.]*\s*(?:일|개월|년|세|만원|원|명|인|회|번|퍼센트|%)"
-                    r"(?:\s*(?:이내|이상|이하|미만|초과|까지|부터|마다))?")
+# a figure as the documents state it, with its qualifier: "30일 이내", "65세 이상", "100분의 50", "월 20만원"; a date
+# keeps its year and month ("5월 1일"), and a range both ends ("5월 1일부터 5월 7일까지")
+_FIGURE = (r"(?:100분의\s*\d+|(?:\d{4}\s*년\s*)?(?:\d{1,2}\s*월\s*)?\d[\d,.]*\s*(?:일|개월|년|세|[십백천]?[만억]?\s*원|명|인|회|번"
+           r"|퍼센트|%))")
+FIGURE = re.compile(rf"{_FIGURE}(?:\s*(?:부터|에서)\s*{_FIGURE}\s*까지|\s*(?:이내|이상|이하|미만|초과|까지|부터|마다))?"
+                    r"(?P<negated>\s*(?:가|이)\s*(?:되지|지나지|넘지|이르지|달하지)\s*(?:아니한|않은))?")
+
+
+def figure_text(match: re.Match) -> str:
+    """The figure as the line states it; "14세가 되지 아니한" reads as "14세 미만"."""
+    if match.group("negated"):
+        return match.group(0)[:match.start("negated") - match.start()].strip() + " 미만"
+    return match.group(0)
 
 
 def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tuple[list[str], str]:
@@ -182,7 +180,7 @@ def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tupl
     best = max(evidence, key=lambda e: e.score).citation
     found: list[str] = []
     for m in FIGURE.finditer(best.quote):
-        figure = m.group(0)
+        figure = figure_text(m)
         if any(a.search(figure) for a in wanted) and not any(f.startswith(figure) for f in found):
             found.append(figure)
     return found[:limit], best.where if found else ""
@@ -225,14 +223,17 @@ class AnswerStream:
     """Iterate for text pieces (streaming); `result` holds the finished Answer afterwards."""
 
     def __init__(self, question: str, hits: list[Hit], retrieve_ms: float, started: float, settings: Settings,
-                 selector: EvidenceSelector, backend, mode: str, recent_changes=lambda source: []):
+                 selector: EvidenceSelector, judge, backend, mode: str, recent_changes=lambda source: []):
         self.question, self.hits, self.settings, self.mode = question, hits, settings, mode
         self._retrieve_ms, self._started, self._selector, self._backend = retrieve_ms, started, selector, backend
+        self._judge = judge
         self._recent_changes = recent_changes
         self.result: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        evidence, support = self._selector.select(self.question, self.hits)
+        evidence = self._selector.select(self.question, self.hits)
+        judged = self._judge(self.question, self.hits, [e.citation.quote for e in evidence]) if evidence else None
+        support = judged.support if judged else 0.0
         refused = not evidence or support < self.settings.min_support
         pieces: list[str] = []
         first_token = None
@@ -260,7 +261,7 @@ class AnswerStream:
             referral=self._referral() if refused else None, model=self._model,
             timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
                         "total": round(total, 1)},
-            support=support, hits=tuple(self.hits))
+            support=support, hits=tuple(self.hits), features=judged.features if judged else ())
 
     def _generated(self, evidence: list[Evidence]) -> Iterator[str]:
         """Stream the model's sentences that pass the citation check; with none, fall back to the extractive answer."""

@@ -102,9 +102,10 @@ def cmd_ask(args, assistant) -> int:
 def cmd_eval(args, assistant) -> int:
     from .evaluate import run_eval
 
-    result = run_eval(assistant, Path(args.qa), k=args.k, generate=not args.no_generate, out=args.out)
-    emit(args, result, json.dumps({k: v for k, v in result.items() if k != "per_question"}, ensure_ascii=False,
-                                  indent=2))
+    result = run_eval(assistant, Path(args.qa), k=args.k, generate=not args.no_generate, out=args.out,
+                      hold_out_docs=args.hold_out_docs, seed=args.seed)
+    emit(args, result, json.dumps({k: v for k, v in result.items() if k not in ("per_question", "answers")},
+                                  ensure_ascii=False, indent=2))
     return 0
 
 
@@ -173,6 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=5)
     p.add_argument("--no-generate", action="store_true", help="검색 품질만 잼")
     p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프도 씀)")
+    p.add_argument("--hold-out-docs", type=int, default=0, metavar="N",
+                   help="문서 N개를 검색에서 숨기고 그 질문을 답할 수 없는 질문으로 셈 (재수집 없음)")
+    p.add_argument("--seed", type=int, default=0, help="--hold-out-docs로 숨길 문서를 고르는 난수 시드")
     p = add("bench", "속도·메모리를 재고 llama-index 기본 파이프라인과 비교합니다", cmd_bench)
     p.add_argument("--sizes", default="10000,100000,1000000", help="합성 말뭉치 크기(청크 수), 쉼표로 구분")
     p.add_argument("--no-generate", action="store_true", help="답변 생성 시간은 재지 않음")

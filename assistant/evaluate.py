@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import time
 from pathlib import Path
 
-from .retrieve import MODES
+from .errors import BadQuestion
+from .retrieve import MODES, Filters
 
 ARTICLE = re.compile(r"^(제\d+조(?:의\d+)?)")
 MRR_DEPTH = 10
@@ -46,9 +48,32 @@ def summarise(ranks: list[int | None], k: int) -> dict:
             "mrr": round(sum(1 / r for r in ranks if r) / n, 4)}
 
 
-def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: Path | None = None) -> dict:
+def hold_out(assistant, items: list[dict], n_docs: int, seed: int) -> tuple[list[dict], Filters, dict]:
+    """Leave documents out: hide `n_docs` whole documents that have questions (a retrieval filter, no re-ingest) and
+    turn their questions into unanswerable ones. Every answerable question becomes a test of the refusal, and it is
+    the real case: a question about a law the organisation has not ingested."""
+    sources = sorted({d["source"] for d in assistant.index.documents})
+    with_questions = sorted({s for s in sources for x in items if x.get("doc") and s.endswith(x["doc"])})
+    if n_docs > len(with_questions):
+        raise BadQuestion(f"숨길 문서 수({n_docs})가 질문이 있는 문서 수({len(with_questions)})보다 많습니다.")
+    hidden = sorted(random.Random(seed).sample(with_questions, n_docs))
+    out = []
+    for item in items:
+        if item.get("doc") and any(s.endswith(item["doc"]) for s in hidden):
+            item = dict(item, doc=None, anchor=None, kind="held_out", held_out_doc=item["doc"])
+        out.append(item)
+    info = {"n_docs": n_docs, "seed": seed, "docs": [Path(s).name for s in hidden],
+            "questions": sum(1 for x in out if x["kind"] == "held_out")}
+    return out, Filters(exclude_sources=tuple(hidden)), info
+
+
+def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: Path | None = None,
+             hold_out_docs: int = 0, seed: int = 0) -> dict:
     assistant = assistant.clone(audit_enabled=False)  # evaluation questions are not citizens' questions
     items = load_qa(qa_path)
+    filters, held = Filters(), None
+    if hold_out_docs:
+        items, filters, held = hold_out(assistant, items, hold_out_docs, seed)
     answerable = [x for x in items if x.get("doc")]
     ranks: dict[str, list] = {m: [] for m in MODES}
     latencies: dict[str, list[float]] = {m: [] for m in MODES}
@@ -57,7 +82,7 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
         row = {"id": item["id"], "kind": item["kind"]}
         for mode in MODES:
             started = time.perf_counter()
-            hits = assistant.retrieve(item["question"], max(k, MRR_DEPTH), mode)
+            hits = assistant.retrieve(item["question"], max(k, MRR_DEPTH), mode, filters)
             latencies[mode].append((time.perf_counter() - started) * 1000)
             rank = first_hit_rank(hits, item)
             rank = rank if rank and rank <= MRR_DEPTH else None
@@ -73,10 +98,10 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
     result["per_kind"] = {kind: {m: summarise([r for r, x in zip(ranks[m], answerable) if x["kind"] == kind], k)
                                  for m in MODES} for kind in kinds}
     if generate:
-        result.update(answer_quality(assistant, items))
+        result.update(answer_quality(assistant, items, filters, held))
     else:
-        result["citation_precision"] = None
-        result["refusal_accuracy"] = None
+        result.update(dict.fromkeys(("citation_precision", "refusal_accuracy", "unanswerable_refused",
+                                     "answerable_refused")))
     result["per_question"] = per_question
     save(result, assistant.settings.index_dir / "eval" / "latest.json")
     if out:
@@ -84,26 +109,52 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
     return result
 
 
-def answer_quality(assistant, items: list[dict]) -> dict:
-    correct_refusals = 0
+def sibling(source: str, held_out_doc: str) -> bool:
+    """A held-out statute's own 시행령/시행규칙 (or the law of a held-out decree): a question about it may be answered
+    there too. Such answers are counted as misses, and their number is reported."""
+    base = lambda f: re.sub(r"_?시행(령|규칙)$", "", Path(f).stem.split("_", 1)[-1])  # noqa: E731
+    return base(source) == base(held_out_doc)
+
+
+def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), held: dict | None = None) -> dict:
     cited = good = 0
     wrong_articles = 0
-    samples = []
+    samples, rows = [], []
     for item in items:
-        answer = assistant.ask(item["question"])
-        expected_refusal = not item.get("doc")
-        correct_refusals += answer.refused == expected_refusal
+        answer = assistant.ask(item["question"], filters=filters)
         chunks = {(h.chunk.source, h.chunk.text) for h in answer.hits}
+        right = 0
         for c in answer.citations:
             cited += 1
             in_chunk = any(src == c.source and c.quote in text for src, text in chunks)
-            good += in_chunk and is_hit(c.source, c.anchor, item.get("doc"), item.get("anchor"))
+            right += in_chunk and is_hit(c.source, c.anchor, item.get("doc"), item.get("anchor"))
             wrong_articles += not in_chunk
+        good += right
+        rows.append({"id": item["id"], "kind": item["kind"], "answerable": bool(item.get("doc")),
+                     "refused": answer.refused, "support": round(answer.support, 3),
+                     "citations": len(answer.citations), "correct_citations": right,
+                     "top": f"{answer.citations[0].title} {answer.citations[0].anchor}" if answer.citations else None,
+                     "top_source": answer.citations[0].source if answer.citations else None,
+                     "held_out_doc": item.get("held_out_doc")})
         if len(samples) < 6:
             samples.append({"question": item["question"], "answer": answer.answer, "refused": answer.refused})
-    return {"citation_precision": round(good / cited, 4) if cited else 0.0,
-            "refusal_accuracy": round(correct_refusals / len(items), 4) if items else 0.0,
-            "unverifiable_citations": wrong_articles, "samples": samples}
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    share = lambda part, whole: round(len(part) / len(whole), 4) if whole else None  # noqa: E731
+    out = {"citation_precision": round(good / cited, 4) if cited else 0.0,
+           "refusal_accuracy": share([r for r in rows if r["refused"] != r["answerable"]], rows),
+           "unanswerable_refused": share([r for r in unanswerable if r["refused"]], unanswerable),
+           "answerable_refused": share([r for r in answerable if r["refused"]], answerable),
+           "answered_right_article": share([r for r in answerable if not r["refused"] and r["correct_citations"]
+                                            and r["correct_citations"] == r["citations"]], answerable),
+           "unverifiable_citations": wrong_articles, "samples": samples, "answers": rows}
+    if held is not None:
+        moved = [r for r in rows if r["kind"] == "held_out"]
+        answered = [r for r in moved if not r["refused"]]
+        held.update(refused=share([r for r in moved if r["refused"]], moved),
+                    answered_from_sibling=sum(1 for r in answered if sibling(r["top_source"], r["held_out_doc"])))
+        out["hold_out"] = held
+    return out
 
 
 def percentiles(values: list[float]) -> dict:
@@ -120,8 +171,13 @@ def save(result: dict, path: Path) -> None:
     chart(result, path.with_suffix(".png"))
 
 
+ANSWER_FIGURES = (("citation_precision", "citation\nprecision"), ("refusal_accuracy", "refusal\naccuracy"),
+                  ("unanswerable_refused", "unanswerable\nrefused"), ("answerable_refused", "answerable\nrefused"))
+
+
 def chart(result: dict, path: Path) -> None:
-    """Per-kind recall@k bars for each retriever: people look at charts."""
+    """Per-kind recall@k bars for each retriever and, when answers were evaluated, the answer figures beside them
+    (held-out documents' questions refused, in leave-documents-out mode): people look at charts."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -129,7 +185,12 @@ def chart(result: dict, path: Path) -> None:
 
     kinds = list(result["per_kind"])
     k = result["k"]
-    fig, ax = plt.subplots(figsize=(max(6, 1.4 * len(kinds) + 2), 4))
+    answers = [(label, result[key]) for key, label in ANSWER_FIGURES if result.get(key) is not None]
+    if result.get("hold_out"):
+        answers.append((f"held-out\nrefused ({result['hold_out']['n_docs']} docs)", result["hold_out"]["refused"]))
+    fig, axes = plt.subplots(1, 2 if answers else 1, figsize=(max(6, 1.4 * len(kinds) + 2) + (6 if answers else 0), 4),
+                             squeeze=False)
+    ax = axes[0][0]
     width = 0.8 / len(MODES)
     for i, mode in enumerate(MODES):
         values = [result["per_kind"][kind][mode][f"recall@{k}"] for kind in kinds]
@@ -139,6 +200,13 @@ def chart(result: dict, path: Path) -> None:
     ax.set_ylabel(f"recall@{k}")
     ax.set_title(f"recall@{k} by question kind (hybrid {result[f'recall@{k}']:.2f}, MRR {result['mrr']:.2f})")
     ax.legend()
+    if answers:
+        ax = axes[0][1]
+        bars = ax.bar(range(len(answers)), [v or 0.0 for _, v in answers], color="#4c72b0")
+        ax.bar_label(bars, fmt="%.3f")
+        ax.set_xticks(range(len(answers)), [label for label, _ in answers])
+        ax.set_ylim(0, 1.08)
+        ax.set_title(f"answers ({result['n']} questions)")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

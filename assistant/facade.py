@@ -1,6 +1,7 @@
 """The `Assistant` facade: the one object the CLI and the UI talk to. Models load lazily, once."""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import logging
@@ -9,6 +10,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .answerability import AnswerabilityModel, Features, Judge
 from .answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
 from .audit import audited
 from .errors import BadQuestion
@@ -47,6 +49,10 @@ class Assistant:
             kiwi = pool.submit(lambda: self.tokenizer.tokenize("준비"))  # Kiwi builds its model on first use
             self.embedder  # noqa: B018
             kiwi.result()
+
+    @functools.cached_property
+    def answerability(self) -> AnswerabilityModel:
+        return AnswerabilityModel.load(self.settings.answerability_model)
 
     @functools.cached_property
     def backend(self):
@@ -139,7 +145,7 @@ class Assistant:
     def clone(self, **changes) -> "Assistant":
         """The same loaded models with other settings (another index, backend or audit choice)."""
         other = Assistant(self.settings.replace(**changes))
-        for name in ("embedder", "tokenizer"):
+        for name in ("embedder", "tokenizer", "answerability"):
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
@@ -152,13 +158,14 @@ class Assistant:
         if previous:
             return audited(self, PreviousVersionStream(question.strip(), previous, started), mode)
         if mode == "kiosk":
-            filters = Filters(filters.doc_types, filters.departments, True, filters.in_force_on)
+            filters = dataclasses.replace(filters, public_only=True)
         hits = self.retrieve(question, self.settings.top_k, "hybrid", filters)
         retrieve_ms = (time.perf_counter() - started) * 1000
-        selector = EvidenceSelector(self.tokenizer, self.index.keyword, self.settings.refusal_dense_center,
-                                    self.settings.refusal_dense_weight)
-        stream = AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, self.backend,
-                              mode, self.recent_changes)
+        index = self.index
+        selector = EvidenceSelector(self.tokenizer, index.keyword)
+        judge = Judge(self.answerability, Features(self.tokenizer, index.keyword, index.rows_by_source.get))
+        stream = AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, judge,
+                              self.backend, mode, self.recent_changes)
         return audited(self, stream, mode)
 
     def ask(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> Answer:

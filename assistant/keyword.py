@@ -48,7 +48,7 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
 
 
 def answer_patterns(question: str) -> list[re.Pattern]:
-    """How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); [] for other questions."""
+    r"""How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); [] for other questions."""
     return [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
 
 
@@ -166,22 +166,26 @@ class BM25Index:
                  if t not in QUESTION_WORDS and not t.startswith("§")]
         return {t: self.idf_of(t) for t in dict.fromkeys(terms)}
 
-    def coverage(self, terms: dict[str, float], rows: list[int]) -> np.ndarray:
-        """Share of the idf-weighted question terms each row contains, read from the postings (no re-tokenising)."""
-        out = np.zeros(len(rows), dtype=np.float32)
-        total = sum(terms.values())
-        if not total:
-            return out
+    def presence(self, terms: dict[str, float], rows) -> np.ndarray:
+        """(terms x rows) booleans: which of the question terms each row contains, read from the postings."""
         rows_a = np.asarray(rows, dtype=np.int32)
-        for tok, weight in terms.items():
+        out = np.zeros((len(terms), len(rows_a)), dtype=bool)
+        for i, tok in enumerate(terms):
             tid = self.vocab.get(tok)
             if tid is None:
                 continue
             postings = self.doc_ids[self.indptr[tid]:self.indptr[tid + 1]]  # sorted by row
             pos = np.searchsorted(postings, rows_a)
-            found = (pos < len(postings)) & (postings[np.minimum(pos, len(postings) - 1)] == rows_a)
-            out += weight * found
-        return out / total
+            out[i] = (pos < len(postings)) & (postings[np.minimum(pos, len(postings) - 1)] == rows_a)
+        return out
+
+    def coverage(self, terms: dict[str, float], rows: list[int]) -> np.ndarray:
+        """Share of the idf-weighted question terms each row contains."""
+        total = sum(terms.values())
+        if not total:
+            return np.zeros(len(rows), dtype=np.float32)
+        weights = np.array(list(terms.values()), dtype=np.float32)
+        return (weights @ self.presence(terms, rows)) / total
 
     def idf_of(self, token: str) -> float:
         tid = self.vocab.get(token)

@@ -27,6 +27,7 @@ class Filters:
     departments: tuple[str, ...] = ()
     public_only: bool = False  # the citizen kiosk never sees internal documents
     in_force_on: str | None = None  # ISO date: only documents whose effective date is on or before it
+    exclude_sources: tuple[str, ...] = ()  # documents hidden from retrieval (evaluation's leave-documents-out)
 
 
 @dataclass(frozen=True)
@@ -63,10 +64,14 @@ class SearchIndex:
         self.department = np.array([c.department or "" for c in self.chunks])
         self.audience = np.array([c.audience for c in self.chunks])
         self.effective = np.array([c.effective_date or "" for c in self.chunks])
+        self.source = np.array([c.source for c in self.chunks])
         self.addenda = np.array([c.anchor.startswith("부칙") for c in self.chunks])
         self.rows_by_title: dict[str, list[int]] = {}
+        rows_by_source: dict[str, list[int]] = {}
         for row, c in enumerate(self.chunks):
             self.rows_by_title.setdefault(compact_title(c.title), []).append(row)
+            rows_by_source.setdefault(c.source, []).append(row)
+        self.rows_by_source = {s: np.array(rows, dtype=np.int32) for s, rows in rows_by_source.items()}
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         mask = np.ones(len(self.chunks), dtype=bool)
@@ -78,11 +83,14 @@ class SearchIndex:
             mask &= self.audience != "internal"
         if filters.in_force_on:
             mask &= (self.effective == "") | (self.effective <= filters.in_force_on)
+        if filters.exclude_sources:
+            mask &= ~np.isin(self.source, filters.exclude_sources)
         return None if mask.all() else mask
 
 
 def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: int,
-         names: tuple[str, ...] = ("dense", "keyword", "article")) -> tuple[list[tuple[int, float]], dict[int, dict]]:
+         names: tuple[str, ...] = ("dense", "keyword", "article"),
+         row_weight=lambda row: 1.0) -> tuple[list[tuple[int, float]], dict[int, dict]]:
     """Weighted reciprocal rank fusion: the top k (row, score) and each row's rank in every list it appears in."""
     fused: dict[int, float] = {}
     ranks: dict[int, dict] = {}
@@ -90,7 +98,7 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
         for rank, (row, _) in enumerate(ranking):
             fused[row] = fused.get(row, 0.0) + weight / (rrf_k + rank + 1)
             ranks.setdefault(row, {})[name] = rank + 1
-    return sorted(fused.items(), key=lambda x: -x[1])[:k], ranks
+    return sorted(((row, score * row_weight(row)) for row, score in fused.items()), key=lambda x: -x[1])[:k], ranks
 
 
 class Retriever:
@@ -102,10 +110,10 @@ class Retriever:
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         mask = self.index.mask(filters)
-        if not any(w in question for w in ADDENDA_WORDS):
-            # amendment addenda (부칙) answer almost no everyday question but make up a third of a statute
-            keep = ~self.index.addenda
-            mask = keep if mask is None else mask & keep
+        # amendment addenda (부칙) answer few everyday questions but make up a third of a statute: they are
+        # down-weighted, not hidden, so a question whose rare words only a transitional provision holds still finds it
+        addenda = 1.0 if any(w in question for w in ADDENDA_WORDS) else self.settings.addenda_weight
+        row_weight = lambda row: addenda if self.index.addenda[row] else 1.0  # noqa: E731
         rankings: list[tuple[float, list[tuple[int, float]]]] = []
         dense: dict[int, float] = {}
         if mode in ("hybrid", "dense"):
@@ -121,13 +129,17 @@ class Retriever:
             if refs:
                 rankings.append((2.0, refs))
         if len(rankings) == 1:
-            best = rankings[0][1][:k]
+            best = sorted(((r, s * row_weight(r)) for r, s in rankings[0][1]), key=lambda x: -x[1])[:k]
             ranks = {r: {mode: i + 1} for i, (r, _) in enumerate(best)}
         else:
-            best, ranks = fuse(rankings, self.settings.rrf_k, max(k, self.settings.rerank_depth))
+            best, ranks = fuse(rankings, self.settings.rrf_k, max(k, self.settings.rerank_depth), row_weight=row_weight)
         rows = [r for r, _ in best]
         terms = self.index.keyword.question_terms(self.tokenizer, question)
-        cover = self.index.keyword.coverage(terms, rows)
+        present = self.index.keyword.presence(terms, rows)
+        total = sum(terms.values())
+        cover = np.array(list(terms.values())) @ present / total if total else np.zeros(len(rows))
+        if addenda < 1.0:
+            best = self.restore_addenda(best, present, addenda)
         floor = min(dense.values()) if dense else 0.0
         cosine = {r: dense.get(r, floor) if dense else None for r in rows}
         coverage = dict(zip(rows, (float(c) for c in cover)))
@@ -141,6 +153,18 @@ class Retriever:
                             + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
                           key=lambda x: -x[1])
         return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
+
+    def restore_addenda(self, best: list[tuple[int, float]], present: np.ndarray,
+                        addenda: float) -> list[tuple[int, float]]:
+        """A 부칙 that holds a question word none of the other candidates holds (a transitional provision naming a
+        former ordinance or a facility) is what the question is about: its down-weighting is undone."""
+        is_addenda = np.array([bool(self.index.addenda[r]) for r, _ in best])
+        if not is_addenda.any() or not present.size:
+            return best
+        elsewhere = present[:, ~is_addenda].any(axis=1)
+        only_here = present & ~elsewhere[:, None]
+        return sorted(((r, s / addenda if is_addenda[i] and only_here[:, i].any() else s)
+                       for i, (r, s) in enumerate(best)), key=lambda x: -x[1])
 
     def title_coverage(self, terms: dict[str, float], rows: list[int]) -> dict[int, float]:
         """Share of the idf-weighted question words in each chunk's document title: a question that names its law

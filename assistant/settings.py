@@ -37,6 +37,7 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
+    addenda_weight: float = 0.85  # 부칙 scores are scaled by this unless the question asks about 부칙/경과조치
     rerank_depth: int = 10  # fused candidates re-scored by question coverage and cosine; 0 turns it off
     rerank_coverage: float = 0.02
     rerank_dense: float = 0.1
@@ -44,11 +45,10 @@ class Settings:
     rerank_answer_type: float = 0.005  # a "며칠/얼마/몇 살" question prefers chunks that state such a figure
     # answering
     backend: str = "extractive"  # extractive | llama_cpp | openai
-    # refuse when coverage + dense_weight * (cosine - dense_center) < min_support: coverage is the idf-weighted
-    # share of the question's words in the best of the top chunks; e5 cosines bunch near 0.88
-    min_support: float = 0.3
-    refusal_dense_center: float = 0.88
-    refusal_dense_weight: float = 4.0
+    # refuse when the answerability model's probability that the quoted text answers the question is below this;
+    # the packaged model's operating point is 0.5 (see assistant/answerability.py)
+    min_support: float = 0.5
+    answerability_model: str = ""  # "" = the packaged assistant/answerability.json
     max_question_chars: int = 1000
     recent_change_days: int = 90  # answers mention amendments ingested within this many days
     default_department: str = "가온시 민원봉사과"
