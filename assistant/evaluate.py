@@ -151,8 +151,10 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
     if held is not None:
         moved = [r for r in rows if r["kind"] == "held_out"]
         answered = [r for r in moved if not r["refused"]]
-        held.update(refused=share([r for r in moved if r["refused"]], moved),
-                    answered_from_sibling=sum(1 for r in answered if sibling(r["top_source"], r["held_out_doc"])))
+        from_sibling = [r for r in answered if sibling(r["top_source"], r["held_out_doc"])]
+        held.update(refused=share([r for r in moved if r["refused"]], moved), answered_from_sibling=len(from_sibling),
+                    refused_without_sibling=share([r for r in moved if r["refused"]],
+                                                  [r for r in moved if r not in from_sibling]))
         out["hold_out"] = held
     return out
 

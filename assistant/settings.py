@@ -68,7 +68,7 @@ class Settings:
     admin_password_hash: str = ""  # pbkdf2_sha256$iterations$salt_hex$hash_hex (python -m ui.admin_hash); "" = off
     kiosk_idle_seconds: int = 120  # the kiosk forgets everything after this long without a touch
     kiosk_questions_per_minute: int = 6  # per browser session; "처음으로" does not reset it
-    weak_support: float = 0.5  # staff chat warns below this support (answers below min_support are refused)
+    weak_support: float = 0.8  # staff chat warns below this support (answers below min_support are refused)
     feedback_dir: str = ""  # staff feedback (feedback.jsonl); "" = <index_dir>/../feedback
     ui_port: int = 8501
     log_level: str = "WARNING"
