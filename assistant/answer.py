@@ -118,17 +118,23 @@ class EvidenceSelector:
         """Quotes come from the best chunk only: a second article is more often a near miss than a help (whether
         they answer at all is judged on them, by `answerability`)."""
         terms = self.question_terms(question)
+        wanted = answer_patterns(question)
         candidates: list[Evidence] = []
         for rank, hit in enumerate(hits[:quote_hits]):
+            titled = self.coverage(terms, hit.chunk.title)
             for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
-                score = self.coverage(terms, f"{hit.chunk.title} {quote}") + (0.15 if rank == 0 else 0.0) - 0.02 * pos
+                # what the line adds to its title (every line shares the title, so counting it would let lines that
+                # answer nothing pass the relative threshold below), and whether it states the asked-for figure
+                added = self.coverage(terms, f"{hit.chunk.title} {quote}") - titled
+                typed = 0.3 if any(a.search(quote) for a in wanted) else 0.0
+                score = added + typed - 0.15 * rank - 0.02 * pos
                 c = hit.chunk
                 candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
         if not candidates:
             return []
         candidates.sort(key=lambda e: -e.score)
         best = candidates[0].score
-        chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes]
+        chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes] if best > 0 else candidates[:1]
         chosen.sort(key=lambda e: (e.hit_rank, e.position))
         return chosen
 

@@ -66,6 +66,7 @@ class SearchIndex:
         self.effective = np.array([c.effective_date or "" for c in self.chunks])
         self.source = np.array([c.source for c in self.chunks])
         self.addenda = np.array([c.anchor.startswith("부칙") for c in self.chunks])
+        self.purpose = np.array([(c.article_title or "").strip() == "목적" for c in self.chunks])
         self.rows_by_title: dict[str, list[int]] = {}
         rows_by_source: dict[str, list[int]] = {}
         for row, c in enumerate(self.chunks):
@@ -110,10 +111,9 @@ class Retriever:
         k = k or self.settings.top_k
         n = max(self.settings.candidates, k)
         mask = self.index.mask(filters)
-        # amendment addenda (부칙) answer few everyday questions but make up a third of a statute: they are
-        # down-weighted, not hidden, so a question whose rare words only a transitional provision holds still finds it
-        addenda = 1.0 if any(w in question for w in ADDENDA_WORDS) else self.settings.addenda_weight
-        row_weight = lambda row: addenda if self.index.addenda[row] else 1.0  # noqa: E731
+        background = self.background(question)
+        weight = self.settings.background_weight
+        row_weight = lambda row: weight if background[row] else 1.0  # noqa: E731
         rankings: list[tuple[float, list[tuple[int, float]]]] = []
         dense: dict[int, float] = {}
         if mode in ("hybrid", "dense"):
@@ -138,8 +138,8 @@ class Retriever:
         present = self.index.keyword.presence(terms, rows)
         total = sum(terms.values())
         cover = np.array(list(terms.values())) @ present / total if total else np.zeros(len(rows))
-        if addenda < 1.0:
-            best = self.restore_addenda(best, present, addenda)
+        if weight < 1.0:
+            best = self.restore_background(best, present, background, weight)
         floor = min(dense.values()) if dense else 0.0
         cosine = {r: dense.get(r, floor) if dense else None for r in rows}
         coverage = dict(zip(rows, (float(c) for c in cover)))
@@ -154,16 +154,27 @@ class Retriever:
                           key=lambda x: -x[1])
         return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
 
-    def restore_addenda(self, best: list[tuple[int, float]], present: np.ndarray,
-                        addenda: float) -> list[tuple[int, float]]:
-        """A 부칙 that holds a question word none of the other candidates holds (a transitional provision naming a
-        former ordinance or a facility) is what the question is about: its down-weighting is undone."""
-        is_addenda = np.array([bool(self.index.addenda[r]) for r, _ in best])
-        if not is_addenda.any() or not present.size:
+    def background(self, question: str) -> np.ndarray:
+        """Rows that frame a statute rather than answer about it: amendment addenda (부칙, a third of a statute) and
+        purpose articles (제1조 목적, which restate the whole subject), unless the question asks about them. They are
+        down-weighted, not hidden, so a question whose rare words only a transitional provision holds still finds it."""
+        out = np.zeros(len(self.index.chunks), dtype=bool)
+        if not any(w in question for w in ADDENDA_WORDS):
+            out |= self.index.addenda
+        if "목적" not in question:
+            out |= self.index.purpose
+        return out
+
+    def restore_background(self, best: list[tuple[int, float]], present: np.ndarray, background: np.ndarray,
+                           weight: float) -> list[tuple[int, float]]:
+        """A background row that holds a question word none of the other candidates holds (a transitional provision
+        naming a former ordinance or a facility) is what the question is about: its down-weighting is undone."""
+        flagged = np.array([bool(background[r]) for r, _ in best])
+        if not flagged.any() or not present.size:
             return best
-        elsewhere = present[:, ~is_addenda].any(axis=1)
+        elsewhere = present[:, ~flagged].any(axis=1)
         only_here = present & ~elsewhere[:, None]
-        return sorted(((r, s / addenda if is_addenda[i] and only_here[:, i].any() else s)
+        return sorted(((r, s / weight if flagged[i] and only_here[:, i].any() else s)
                        for i, (r, s) in enumerate(best)), key=lambda x: -x[1])
 
     def title_coverage(self, terms: dict[str, float], rows: list[int]) -> dict[int, float]:

@@ -37,7 +37,7 @@ class Settings:
     rrf_k: int = 60
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
-    addenda_weight: float = 0.85  # 부칙 scores are scaled by this unless the question asks about 부칙/경과조치
+    background_weight: float = 0.85  # 부칙 and purpose articles' scores are scaled by this (unless asked about)
     rerank_depth: int = 10  # fused candidates re-scored by question coverage and cosine; 0 turns it off
     rerank_coverage: float = 0.02
     rerank_dense: float = 0.1
