@@ -10,13 +10,14 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .answerability import AnswerabilityModel, Features, Judge
-from .answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
-from .audit import audited
+from .answering.answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
+from .answering.answerability import AnswerabilityModel, Features, Judge
+from .answering.retrieve import Filters, Hit, Retriever, SearchIndex
 from .errors import BadQuestion
-from .indexer import Indexer, IngestReport, Progress
-from .retrieve import Filters, Hit, Retriever, SearchIndex
+from .governance.audit import audited
+from .index.indexer import Indexer, IngestReport, Progress
 from .settings import Settings
+from .welfare.services import write_services
 
 log = logging.getLogger(__name__)
 ASK_MODES = ("staff", "kiosk")
@@ -29,14 +30,14 @@ class Assistant:
 
     @functools.cached_property
     def embedder(self):
-        from .embed import Embedder
+        from .index.embed import Embedder
 
         return Embedder(self.settings.threads, self.settings.embed_batch, self.settings.embed_engine,
                         self.settings.device)
 
     @functools.cached_property
     def tokenizer(self):
-        from .keyword import KoreanTokenizer
+        from .index.keyword import KoreanTokenizer
 
         return KoreanTokenizer()
 
@@ -61,7 +62,7 @@ class Assistant:
     @property
     def index(self) -> SearchIndex:
         """The live generation; reloaded when an ingest has published a newer one."""
-        from .store import IndexFolder
+        from .index.store import IndexFolder
 
         current = IndexFolder(self.settings.index_dir).current()
         if self._index is None or current is None or current.name != self._index.generation:
@@ -72,7 +73,8 @@ class Assistant:
                progress: Progress | None = None, by: str | None = None) -> IngestReport:
         paths = list(paths or [self.settings.corpus_dir])
         self.load_models()
-        report = Indexer(self.settings, self.embedder, self.tokenizer).sync(paths, keep_missing, dry_run, progress, by)
+        indexer = Indexer(self.settings, self.embedder, self.tokenizer, derived=(write_services,))
+        report = indexer.sync(paths, keep_missing, dry_run, progress, by)
         self._index = None
         return report
 
@@ -85,7 +87,7 @@ class Assistant:
 
     def _history(self):
         """The ingest history of this index, or None before the first ingest that changed anything."""
-        from .history import History
+        from .index.history import History
 
         if not (self.settings.index_dir / "history.sqlite").exists():
             return None
@@ -103,7 +105,7 @@ class Assistant:
         """Staff asking for '개정 전 제5조' of a document they name get the superseded text, if it was kept."""
         from ingest.structure import article_label
 
-        from .keyword import ARTICLE_REF
+        from .index.keyword import ARTICLE_REF
 
         ref = ARTICLE_REF.search(question)
         history = self._history() if ref and PREVIOUS_VERSION.search(question) else None
@@ -175,7 +177,7 @@ class Assistant:
         return stream.result
 
     def info(self) -> dict:
-        from .store import IndexFolder, read_manifest
+        from .index.store import IndexFolder, read_manifest
 
         gen = IndexFolder(self.settings.index_dir).current()
         out = {"index_dir": str(self.settings.index_dir), "generation": gen.name if gen else None,

@@ -46,9 +46,9 @@ class Settings:
     # answering
     backend: str = "extractive"  # extractive | llama_cpp | openai
     # refuse when the answerability model's probability that the quoted text answers the question is below this;
-    # the packaged model's operating point is 0.5 (see assistant/answerability.py)
+    # the packaged model's operating point is 0.5 (see assistant/answering/answerability.py)
     min_support: float = 0.5
-    answerability_model: str = ""  # "" = the packaged assistant/answerability.json
+    answerability_model: str = ""  # "" = the packaged assistant/answering/answerability.json
     max_question_chars: int = 1000
     recent_change_days: int = 90  # answers mention amendments ingested within this many days
     default_department: str = "가온시 민원봉사과"

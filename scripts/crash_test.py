@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assistant.store import check_consistency  # noqa: E402
+from assistant.index.store import check_consistency  # noqa: E402
 
 
 def ingest(corpus: Path, index: Path) -> subprocess.Popen:

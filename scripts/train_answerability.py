@@ -1,4 +1,4 @@
-"""Train the answerability model (assistant/answerability.json) from a QA set by leaving documents out.
+"""Train the answerability model (assistant/answering/answerability.json) from a QA set by leaving documents out.
 
 Every answerable question gives two examples: asked of the whole index (positive, when the quoted chunk is from
 the right document) and asked with its document's whole family (law, 시행령, 시행규칙) hidden from retrieval
@@ -21,10 +21,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.answerability import FEATURES, PACKAGED_MODEL, AnswerabilityModel, train  # noqa: E402
-from assistant.evaluate import is_hit, load_qa  # noqa: E402
+from assistant.answering.answerability import FEATURES, PACKAGED_MODEL, AnswerabilityModel, train  # noqa: E402
+from assistant.evaluation.evaluate import is_hit, load_qa  # noqa: E402
 from assistant.facade import Assistant  # noqa: E402
-from assistant.retrieve import Filters  # noqa: E402
+from assistant.answering.retrieve import Filters  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
 

@@ -11,7 +11,6 @@ from assistant import Assistant, Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "corpora"
-SHARED = ROOT.parent / "shared"
 
 
 @pytest.fixture(scope="session")

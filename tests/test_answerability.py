@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from assistant.answer import FIGURE, figure_text
-from assistant.answerability import FEATURES, AnswerabilityModel, statute_mentions, train
+from assistant.answering.answer import FIGURE, figure_text
+from assistant.answering.answerability import FEATURES, AnswerabilityModel, statute_mentions, train
 from assistant.errors import BadQuestion, ConfigError
-from assistant.evaluate import run_eval, sibling
+from assistant.evaluation.evaluate import run_eval, sibling
 
 from .conftest import CORPUS
 

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import Assistant
 from assistant.errors import BackendUnavailable
-from assistant.generate import SYSTEM_PROMPT, CitationChecker, looks_like_injection
+from assistant.answering.generate import SYSTEM_PROMPT, CitationChecker, looks_like_injection
 
 QUESTION = "기초연금은 몇 살부터 받을 수 있나요?"
 
@@ -84,7 +84,7 @@ def test_hallucinated_or_leaking_output_falls_back_to_extractive(assistant, serv
 
 def test_replica_pool_fails_over_and_spreads_concurrent_load(assistant, server):
     """A vLLM pool given as several endpoints: a dead replica is skipped, live ones share concurrent requests."""
-    from assistant.bench import bench_concurrency
+    from assistant.evaluation.bench import bench_concurrency
 
     StandIn.reply = staticmethod(first_excerpt_sentence)
     answer = generative(assistant, f"http://127.0.0.1:9/v1,{server}").ask(QUESTION)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import shutil
 
-from assistant.bench import run_bench
+from assistant.evaluation.bench import run_bench
 
 from .conftest import CORPUS
 

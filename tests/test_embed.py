@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.embed import Embedder
+from assistant.index.embed import Embedder
 from assistant.errors import ModelMissing
 from ingest import load_documents
 
@@ -59,7 +59,7 @@ def test_unknown_engine_and_missing_gpu_are_clear_errors():
 
 def test_half_precision_path_of_the_gpu_keeps_the_vectors(engines, corpus_texts):
     """The CUDA path runs the layers in fp16; run that arithmetic here on CPU so it is checked without a GPU."""
-    from assistant.embed_torch import TorchE5
+    from assistant.index.embed_torch import TorchE5
 
     fast, packaged = engines
     half = TorchE5(fast.weights_file(), "cpu", half=True)

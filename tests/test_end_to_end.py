@@ -9,8 +9,8 @@ import sys
 import pytest
 
 from assistant.errors import BadQuestion, IndexBusy, IndexMismatch
-from assistant.evaluate import first_hit_rank, load_qa
-from assistant.store import IndexFolder
+from assistant.evaluation.evaluate import first_hit_rank, load_qa
+from assistant.index.store import IndexFolder
 
 from .conftest import CORPUS, ROOT, cli_env
 

@@ -13,10 +13,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant import audit, cli
-from assistant.cli_governance import add_commands
-from assistant.privacy import PiiLogFilter, find_pii, mask_pii
-from assistant.register import _evaluation, build_register, render_markdown
+from assistant.entrypoints import cli
+from assistant.governance import audit
+from assistant.entrypoints.cli_governance import add_commands
+from assistant.governance.privacy import PiiLogFilter, find_pii, mask_pii
+from assistant.governance.register import _evaluation, build_register, render_markdown
 
 # ---------------------------------------------------------------------------------------------------- masking
 

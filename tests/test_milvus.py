@@ -12,10 +12,10 @@ pytest.importorskip("pymilvus", reason="pymilvus is not installed (pip install '
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install 'sovereign-assistant[milvus]')")
 
 from assistant import Settings  # noqa: E402
-from assistant import milvus_store  # noqa: E402
-from assistant.dense import DenseIndex  # noqa: E402
-from assistant.evaluate import first_hit_rank, load_qa  # noqa: E402
-from assistant.milvus_store import (  # noqa: E402
+from assistant.index import milvus_store  # noqa: E402
+from assistant.index.dense import DenseIndex  # noqa: E402
+from assistant.evaluation.evaluate import first_hit_rank, load_qa  # noqa: E402
+from assistant.index.milvus_store import (  # noqa: E402
     LITE_FILE, POINTER_FILE, MilvusBackend, MilvusDenseIndex, filter_expression, load_dense_index, make_dense_index)
 
 from .conftest import CORPUS  # noqa: E402
@@ -149,7 +149,8 @@ def test_retrieval_through_the_assistant_with_milvus(assistant, tmp_path, monkey
         bot = assistant.clone(index_dir=index_dir, vector_store="milvus")
     else:
         # until Settings has `vector_store` and indexer/retrieve call the factory: route both through Milvus
-        from assistant import indexer, retrieve
+        from assistant.answering import retrieve
+        from assistant.index import indexer
 
         monkeypatch.setattr(indexer, "DenseIndex", MilvusBackend(None), raising=False)
         monkeypatch.setattr(retrieve, "DenseIndex", MilvusBackend(None), raising=False)

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
-from assistant.history import History
-from assistant.store import IndexFolder, check_consistency
+from assistant.index.history import History
+from assistant.index.store import IndexFolder, check_consistency
 
-from .conftest import ROOT, SHARED, cli_env
+from .conftest import ROOT, cli_env
 
 ORDINANCE = "ordinances/가온시_노인복지_증진_조례.md"
+EXTRA = ROOT / "tests" / "reingest_docs"  # real ordinances added to the bundled corpus by these tests
 
 
 def fresh_assistant(assistant: Assistant, index: Path, corpus: Path) -> Assistant:
@@ -46,7 +47,7 @@ def test_modify_delete_add_rename_cycle(assistant, corpus_copy, tmp_path):
     old_phrase = edit_article(corpus_copy)
     (corpus_copy / "welfare" / "주거급여.md").unlink()
     (corpus_copy / "welfare" / "기초연금.md").rename(corpus_copy / "welfare" / "기초연금_안내.md")
-    shutil.copy(SHARED / "eval/public/docs/ordinance_수원시_경로당_지원_조례.md", corpus_copy / "ordinances")
+    shutil.copy(EXTRA / "ordinance_수원시_경로당_지원_조례.md", corpus_copy / "ordinances")
     report = bot.ingest()
     assert report.updated == (ORDINANCE,)
     assert report.changes[ORDINANCE] == ["제5조 개정"]
@@ -86,7 +87,7 @@ def test_keep_missing_and_single_files_do_not_delete(assistant, corpus_copy, tmp
     bot = fresh_assistant(assistant, tmp_path / "ix", corpus_copy)
     bot.ingest()
     extra = tmp_path / "extra.md"
-    shutil.copy(SHARED / "eval/public/docs/ordinance_수원시_공영장례_지원에_관한_조례.md", extra)
+    shutil.copy(EXTRA / "ordinance_수원시_공영장례_지원에_관한_조례.md", extra)
     report = bot.ingest([extra])
     assert report.added == ("extra.md",) and report.removed == ()
     report = bot.ingest([corpus_copy / "welfare"], keep_missing=True)

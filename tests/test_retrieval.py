@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.evaluate import first_hit_rank, is_hit, summarise
-from assistant.keyword import BM25Index
-from assistant.retrieve import Filters, Hit
+from assistant.evaluation.evaluate import first_hit_rank, is_hit, summarise
+from assistant.index.keyword import BM25Index
+from assistant.answering.retrieve import Filters, Hit
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def test_hit_rule_and_metrics_on_a_hand_checked_set():
 
 def test_torch_exact_search_agrees_with_faiss_including_filters():
     """The GPU path without faiss-gpu (torch fp16 exact top-k on CUDA) runs here on CPU in float32: same hits."""
-    from assistant.dense import DenseIndex
+    from assistant.index.dense import DenseIndex
 
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(500, 384)).astype(np.float32)
@@ -106,7 +106,7 @@ def test_torch_exact_search_agrees_with_faiss_including_filters():
 
 
 def test_a_title_written_with_another_middle_dot_still_resolves_the_article(assistant, tmp_path):
-    from assistant.retrieve import compact_title
+    from assistant.answering.retrieve import compact_title
 
     assert compact_title("이용·제공 및 발굴") == compact_title("이용ㆍ제공 및발굴") == "이용ㆍ제공및발굴"
     corpus = tmp_path / "docs"
@@ -115,7 +115,7 @@ def test_a_title_written_with_another_middle_dot_still_resolves_the_article(assi
     (corpus / "조례.md").write_text(f"# 가온시 정보 이용ㆍ제공 조례\n\n{articles}\n", encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path / "index", audit_enabled=False)
     bot.ingest([corpus])
-    from assistant.retrieve import Retriever
+    from assistant.answering.retrieve import Retriever
 
     refs = Retriever(bot.index, bot.embedder, bot.tokenizer, bot.settings).article_refs(
         "가온시 정보 이용·제공 조례 제7조는 무엇인가요?", None)  # U+00B7 typed, U+318D in the title
@@ -124,7 +124,7 @@ def test_a_title_written_with_another_middle_dot_still_resolves_the_article(assi
 
 
 def test_everyday_words_reach_the_statutes_words_in_keyword_search(assistant):
-    from assistant.keyword import statute_words
+    from assistant.index.keyword import statute_words
 
     tokenize = assistant.tokenizer.tokenize
     assert statute_words(tokenize("월세 지원을 받을 수 있나요?")) == "임차료"

@@ -18,9 +18,9 @@ import shutil
 
 import pytest
 
-from assistant.cli_welfare import add_commands
-from assistant.store import live_generation, read_docstore
-from assistant.welfare import BadProfile, Service, extract_services, match, services_for
+from assistant.entrypoints.cli_welfare import add_commands
+from assistant.index.store import live_generation, read_docstore
+from assistant.welfare.services import BadProfile, Service, extract_services, match, services_for
 
 SERVICES = {"기초생활 생계급여", "기초연금", "긴급복지 생계지원", "노인일자리 및 사회활동 지원", "아동수당", "장애인 활동지원",
             "장애인연금", "주거급여", "청년 구직급여", "한부모가족 아동양육비"}

@@ -54,7 +54,7 @@ class PrivacyUnavailable(RuntimeError):
 def mask(text: str) -> str:
     """The text with personal data masked (assistant.privacy.mask_pii). Fails closed: no masker, no text."""
     try:
-        from assistant.privacy import mask_pii
+        from assistant.governance.privacy import mask_pii
     except ImportError as exc:
         raise PrivacyUnavailable(str(exc)) from exc
     out = mask_pii(text or "")

@@ -162,7 +162,7 @@ def main() -> None:
         if cols[i % 2].button(example, key=f"kiosk_example_{nonce}_{i}", width="stretch"):
             question = example
 
-    # the welfare finder (assistant/welfare.py): a few questions, then the services as cards (ui/views/welfare_flow.py)
+    # the welfare finder (assistant/welfare/services.py): a few questions, then the services as cards (ui/views/welfare_flow.py)
     st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", on_click=welfare_flow.start,
               icon=":material/search:", help=t("kiosk_welfare_help", language), width="stretch")
 

@@ -1,5 +1,5 @@
 """The public AI-use register entry of this deployment (no login), built from the live system by
-assistant/register.py; while that module is missing, the system information (`info()`) with a notice."""
+assistant/governance/register.py; while that module is missing, the system information (`info()`) with a notice."""
 from __future__ import annotations
 
 import streamlit as st
@@ -13,7 +13,7 @@ from ui.messages import t
 def register_entry(generation: str | None, index_dir: str) -> tuple[dict, str] | None:
     """Cached per index generation for a few minutes: the entry hashes the model weights, which takes a moment."""
     try:
-        from assistant.register import build_register, render_markdown
+        from assistant.governance.register import build_register, render_markdown
     except ImportError:
         return None
     reg = build_register(get_assistant(), public=True)

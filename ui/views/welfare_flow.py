@@ -1,5 +1,5 @@
 """The kiosk's welfare finder: a few questions, one per screen, answered with large buttons, then the services the
-finder (assistant/welfare.py) judges likely or worth checking, as cards with the guide's own words.
+finder (assistant/welfare/services.py) judges likely or worth checking, as cards with the guide's own words.
 
 Privacy: the answers live only in st.session_state under keys starting with "kiosk_" (so the kiosk's reset, on
 "처음으로" or after the idle timeout, forgets them); the profile built from them is passed to the finder in memory and
@@ -170,7 +170,7 @@ def card(service: dict, language: str) -> None:
 
 
 def results(language: str) -> None:
-    from assistant.welfare import find
+    from assistant.welfare.services import find
     from ui.common import get_assistant
 
     given = answers()

@@ -22,7 +22,7 @@ import numpy as np
 
 from ingest import Chunk
 
-from .errors import IndexBusy, IndexMismatch, IndexMissing
+from ..errors import IndexBusy, IndexMismatch, IndexMissing
 
 FORMAT_VERSION = 1
 CHUNKER_VERSION = "structure-1"

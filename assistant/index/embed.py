@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ModelMissing
+from ..errors import ModelMissing
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .errors import ModelMissing
+from ..errors import ModelMissing
 
 log = logging.getLogger(__name__)
 # texts per task: a GPU worker needs thousands to stay busy; on CPU, small shards keep progress reports steady
@@ -45,7 +45,7 @@ def embed_on_ray(texts: list[str], settings, progress: Callable[[int, int], None
     @ray.remote(num_cpus=1, num_gpus=gpus)
     class EmbedWorker:
         def __init__(self, threads: int, batch: int, engine: str, device: str):
-            from assistant.embed import Embedder
+            from assistant.index.embed import Embedder
 
             self.embedder = Embedder(threads, batch, engine, device)
 

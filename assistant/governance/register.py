@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .audit import audit_path
-from .errors import AssistantError
+from ..errors import AssistantError
 
 PURPOSE = ("지자체 공무원과 민원인이 조례·법령·업무 매뉴얼·복지 안내 문서에서 근거 조문을 찾고, 인용된 원문으로 답을 "
            "확인하도록 돕는 문서 기반 안내 도구입니다. 행정 처분이나 수급 자격을 결정하지 않습니다.")

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from .welfare import ELIGIBLE_KO, EMPLOYMENT_KO, HOUSEHOLD_KO, BadProfile, find
+from ..welfare.services import ELIGIBLE_KO, EMPLOYMENT_KO, HOUSEHOLD_KO, BadProfile, find
 
 EXAMPLE = "assistant welfare profile.json --json   (프로필 예: {\"age\": 72, \"household_type\": \"single\", " \
           "\"income_ratio\": 40})"

@@ -27,7 +27,7 @@ def _print_json(data) -> None:
 
 
 def cmd_register(args, assistant) -> int:
-    from .register import build_register, render_markdown
+    from ..governance.register import build_register, render_markdown
 
     reg = build_register(assistant)
     if args.json:
@@ -38,7 +38,7 @@ def cmd_register(args, assistant) -> int:
 
 
 def cmd_audit_verify(args, assistant) -> int:
-    from .audit import audit_path, verify
+    from ..governance.audit import audit_path, verify
 
     path = audit_path(assistant.settings)
     result = verify(path, args.expect_hash)
@@ -57,7 +57,7 @@ def cmd_audit_verify(args, assistant) -> int:
 
 
 def cmd_audit_repair(args, assistant) -> int:
-    from .audit import audit_path, repair
+    from ..governance.audit import audit_path, repair
 
     path = audit_path(assistant.settings)
     result = repair(path)  # AuditError (Korean message, exit 1) when more than an unfinished last line is wrong
@@ -72,7 +72,7 @@ def cmd_audit_repair(args, assistant) -> int:
 
 
 def cmd_audit_export(args, assistant) -> int:
-    from .audit import audit_path, export, verify
+    from ..governance.audit import audit_path, export, verify
 
     path = audit_path(assistant.settings)
     rows = export(path, args.since)

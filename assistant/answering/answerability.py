@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConfigError
-from .keyword import BM25Index, KoreanTokenizer, answer_patterns, share
+from ..errors import ConfigError
+from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
 
 PACKAGED_MODEL = Path(__file__).with_name("answerability.json")
 FEATURES = ("coverage", "cosine", "quote_focus", "missing_focus", "document_focus", "title", "answer_type_missing",

@@ -11,11 +11,11 @@ import numpy as np
 from ingest import Chunk
 from ingest.structure import article_label
 
-from .milvus_store import load_dense_index
-from .embed import Embedder
-from .keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share, statute_words
-from .settings import Settings
-from .store import check_manifest, live_generation, read_docstore, read_manifest
+from ..index.milvus_store import load_dense_index
+from ..index.embed import Embedder
+from ..index.keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share, statute_words
+from ..settings import Settings
+from ..index.store import check_manifest, live_generation, read_docstore, read_manifest
 
 MODES = ("hybrid", "dense", "keyword")
 ADDENDA_WORDS = ("부칙", "경과조치", "적용례", "시행일")

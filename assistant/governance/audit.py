@@ -36,9 +36,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from .errors import AssistantError
+from ..errors import AssistantError
 from .privacy import mask_pii
-from .store import write_atomic
+from ..index.store import write_atomic
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64

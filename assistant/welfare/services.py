@@ -29,7 +29,7 @@ from pathlib import Path
 
 from ingest import Chunk
 
-from .errors import AssistantError
+from ..errors import AssistantError
 
 ELIGIBLE_FIELDS = ("지원 대상", "선정 기준")
 HOUSEHOLD_TYPES = ("single", "couple", "single_parent", "with_children", "other")
@@ -323,10 +323,16 @@ _CACHE: dict[tuple[str, str], list[Service]] = {}
 SERVICES_FILE = "welfare.json"
 
 
+def write_services(generation: Path, chunks: list[Chunk]) -> None:
+    """Written by each ingest into the new generation, so the finder never re-reads the guides at question time."""
+    (generation / SERVICES_FILE).write_text(json.dumps([s.to_json() for s in extract_services(chunks)],
+                                                       ensure_ascii=False), encoding="utf-8")
+
+
 def services_for(assistant) -> list[Service]:
     """Services of the live index generation, extracted once per generation (so a re-ingest refreshes them).
     A `welfare.json` written into the generation at ingest time is used when present."""
-    from .store import live_generation, read_docstore
+    from ..index.store import live_generation, read_docstore
 
     gen = live_generation(assistant.settings.index_dir)
     key = (str(Path(assistant.settings.index_dir).resolve()), gen.name)

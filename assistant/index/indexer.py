@@ -20,12 +20,11 @@ import numpy as np
 from ingest import Chunk, load_documents
 from ingest.diff import article_diff
 
-from .milvus_store import make_dense_index
+from ..settings import Settings
 from .embed import Embedder
 from .history import History
-from .welfare import SERVICES_FILE, extract_services
 from .keyword import TOKENIZER_VERSION, BM25Index, KoreanTokenizer
-from .settings import Settings
+from .milvus_store import make_dense_index
 from .store import CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, read_docstore, write_docstore
 
 log = logging.getLogger(__name__)
@@ -81,8 +80,10 @@ def package_versions() -> dict:
 
 
 class Indexer:
-    def __init__(self, settings: Settings, embedder: Embedder, tokenizer: KoreanTokenizer):
+    def __init__(self, settings: Settings, embedder: Embedder, tokenizer: KoreanTokenizer,
+                 derived: Iterable[Callable[[Path, list[Chunk]], None]] = ()):
         self.settings, self.embedder, self.tokenizer = settings, embedder, tokenizer
+        self.derived = tuple(derived)  # files computed from the chunks into each new generation (welfare services)
 
     def sync(self, paths: Iterable[Path], keep_missing: bool = False, dry_run: bool = False,
              progress: Progress | None = None, by: str | None = None) -> IngestReport:
@@ -135,8 +136,8 @@ class Indexer:
             documents = self._document_rows(batch.documents, old_docs, kept, unchanged, now)
             gen = folder.new_generation()
             write_docstore(gen, documents, chunks)
-            (gen / SERVICES_FILE).write_text(json.dumps([s.to_json() for s in extract_services(chunks)],
-                                                        ensure_ascii=False), encoding="utf-8")
+            for write in self.derived:
+                write(gen, chunks)
             np.save(gen / "vectors.npy", vectors)
             dense = make_dense_index(self.settings).build(vectors, self.settings.threads)
             dense.save(gen)

@@ -7,8 +7,8 @@ import re
 import time
 from pathlib import Path
 
-from .errors import BadQuestion
-from .retrieve import MODES, Filters
+from ..errors import BadQuestion
+from ..answering.retrieve import MODES, Filters
 
 ARTICLE = re.compile(r"^(제\d+조(?:의\d+)?)")
 MRR_DEPTH = 10

@@ -21,7 +21,7 @@ class JsonFormatter(logging.Formatter):
 def configure(level: str = "WARNING") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
-    from .privacy import PiiLogFilter
+    from ..governance.privacy import PiiLogFilter
 
     handler.addFilter(PiiLogFilter())  # personal data never reaches a log line
     root = logging.getLogger()

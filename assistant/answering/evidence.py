@@ -1,0 +1,117 @@
+"""Evidence: the quotable 항/호 lines of retrieved chunks, each with its exact anchor, and the citation that names
+it. Shared by the extractive answer and the checks on generated text."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ingest.structure import line_anchors
+
+from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
+from .retrieve import Hit
+
+ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
+AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
+MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*")
+INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[^.\n]{0,20}(무시|잊)|시스템\s*프롬프트|system\s*prompt|"
+                       r"ignore\s+(all\s+)?(previous|prior)\s+instructions|다른\s*(사용자|이용자|사람)[^.\n]{0,10}(질문|대화)",
+                       re.IGNORECASE)
+
+def looks_like_injection(text: str) -> bool:
+    return bool(INJECTION.search(text))
+
+
+@dataclass(frozen=True)
+class Citation:
+    source: str
+    title: str
+    anchor: str
+    page: int | None
+    quote: str
+
+    @property
+    def label(self) -> str:
+        """`[기초연금법 제3조 제1항]`; a guide whose title is the service name is not named twice."""
+        if self.anchor.startswith(self.title):
+            return f"[{self.anchor}]"
+        return f"[{self.title} {self.anchor}]"
+
+    @property
+    def where(self) -> str:
+        """The place in words: 「기초연금법」 제3조 제1항 / 「기초연금」 안내의 '지원 대상'."""
+        if " > " in self.anchor:
+            return f"「{self.title}」 안내의 ‘{self.anchor.split(' > ')[-1]}’"
+        if self.anchor.startswith(self.title):
+            return f"「{self.title}」"
+        return f"「{self.title}」 {self.anchor}"
+
+
+@dataclass(frozen=True)
+class Evidence:
+    citation: Citation
+    score: float
+    hit_rank: int
+    position: int
+
+
+class EvidenceSelector:
+    """Splits the top chunks into quotable lines, each with its precise 항/호 anchor, and scores them by how much
+    of the question's (idf-weighted) content they contain."""
+
+    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index):
+        self.tokenizer, self.keyword = tokenizer, keyword
+
+    def question_terms(self, question: str) -> dict[str, float]:
+        return self.keyword.question_terms(self.tokenizer, question)
+
+    def coverage(self, terms: dict[str, float], text: str) -> float:
+        return share(terms, set(self.tokenizer.tokenize(text)))
+
+    @staticmethod
+    def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
+        """(anchor, quote) for each line of a chunk; quotes are exact substrings of the chunk text."""
+        chunk = hit.chunk
+        lines = chunk.text.split("\n")[1:]  # the first line repeats the article or section heading
+        base = ARTICLE_BASE.match(chunk.anchor)
+        if base and chunk.doc_type in ("law", "ordinance", "rule"):
+            anchors = line_anchors(base.group(1), lines)
+        else:
+            anchors, current = [], chunk.anchor.split(" > ")[0]
+            for line in lines:
+                if line.startswith("[") and line.endswith("]"):
+                    current = f"{chunk.anchor.split(' > ')[0]} > {line[1:-1]}"
+                anchors.append(current if chunk.doc_type == "welfare" else chunk.anchor)
+        out = []
+        for anchor, line in zip(anchors, lines):
+            if line.endswith(" …") or (line.startswith("[") and line.endswith("]")):
+                continue  # a repeated 항 lead or a field heading is context, not a statement
+            if looks_like_injection(line):
+                continue  # text that tries to instruct the assistant is never repeated as an answer
+            quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
+            if len(quote) >= 8:
+                out.append((anchor, quote))
+        return out
+
+    def select(self, question: str, hits: list[Hit], max_quotes: int = 3, quote_hits: int = 1) -> list[Evidence]:
+        """Quotes come from the best chunk only: a second article is more often a near miss than a help (whether
+        they answer at all is judged on them, by `answerability`)."""
+        terms = self.question_terms(question)
+        wanted = answer_patterns(question)
+        candidates: list[Evidence] = []
+        for rank, hit in enumerate(hits[:quote_hits]):
+            titled = self.coverage(terms, hit.chunk.title)
+            for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
+                # what the line adds to its title (every line shares the title, so counting it would let lines that
+                # answer nothing pass the relative threshold below), and whether it states the asked-for figure
+                added = self.coverage(terms, f"{hit.chunk.title} {quote}") - titled
+                typed = 0.3 if any(a.search(quote) for a in wanted) else 0.0
+                score = added + typed - 0.15 * rank - 0.02 * pos
+                c = hit.chunk
+                candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
+        if not candidates:
+            return []
+        candidates.sort(key=lambda e: -e.score)
+        best = candidates[0].score
+        chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes] if best > 0 else candidates[:1]
+        chosen.sort(key=lambda e: (e.hit_rank, e.position))
+        return chosen
