@@ -12,9 +12,11 @@ from pathlib import Path
 
 from .answering.answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
 from .answering.answerability import AnswerabilityModel, Features, Judge
+from .answering.conversation import Conversation, SubjectReader
 from .answering.retrieve import Filters, Hit, Retriever, SearchIndex
 from .errors import BadQuestion
 from .governance.audit import audited
+from .governance.privacy import mask_pii
 from .index.indexer import Indexer, IngestReport, Progress
 from .settings import Settings
 from .welfare.services import write_services
@@ -152,7 +154,10 @@ class Assistant:
                 other.__dict__[name] = self.__dict__[name]
         return other
 
-    def ask_stream(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> AnswerStream:
+    def ask_stream(self, question: str, mode: str = "staff", filters: Filters = Filters(),
+                   conversation: Conversation | None = None) -> AnswerStream:
+        """A streamed answer. With a `conversation`, the question is read in the light of its earlier turns (a
+        follow-up takes their subject) and the finished turn is added to it, personal data masked."""
         if mode not in ASK_MODES:
             raise BadQuestion(f"알 수 없는 모드입니다: {mode} (staff 또는 kiosk)")
         started = time.perf_counter()
@@ -161,17 +166,36 @@ class Assistant:
             return audited(self, PreviousVersionStream(question.strip(), previous, started), mode)
         if mode == "kiosk":
             filters = dataclasses.replace(filters, public_only=True)
-        hits = self.retrieve(question, self.settings.top_k, "hybrid", filters)
-        retrieve_ms = (time.perf_counter() - started) * 1000
+        question = self.check_question(question)
+        self.load_models()
         index = self.index
         selector = EvidenceSelector(self.tokenizer, index.keyword)
         judge = Judge(self.answerability, Features(self.tokenizer, index.keyword, index.rows_by_source.get))
-        stream = AnswerStream(question.strip(), hits, retrieve_ms, started, self.settings, selector, judge,
-                              self.backend, mode, self.recent_changes)
+
+        def support(query: str, text: str) -> float:
+            """How well the chunks found for `query` answer `text` (answerability of the best chunk's quotes)."""
+            hits = self.retrieve(query, self.settings.top_k, "hybrid", filters)
+            evidence = selector.select(query, hits)
+            return judge(text, hits, [e.citation.quote for e in evidence]).support if evidence else 0.0
+
+        context = None
+        if conversation is not None:
+            context = SubjectReader(self.tokenizer, index).read(mask_pii(question), conversation, support)
+        hits = self.retrieve(context.query if context else question, self.settings.top_k, "hybrid", filters)
+        retrieve_ms = (time.perf_counter() - started) * 1000
+        keep = (lambda answer: conversation.add(mask_pii(question), context, answer)) if context else (lambda a: None)
+        stream = AnswerStream(question, hits, retrieve_ms, started, self.settings, selector, judge, self.backend, mode,
+                              self.recent_changes, context, keep)
         return audited(self, stream, mode)
 
-    def ask(self, question: str, mode: str = "staff", filters: Filters = Filters()) -> Answer:
-        stream = self.ask_stream(question, mode, filters)
+    @staticmethod
+    def conversation() -> Conversation:
+        """A new, empty conversation: pass it to `ask`/`ask_stream` turn after turn (one per chat, kiosk visit …)."""
+        return Conversation()
+
+    def ask(self, question: str, mode: str = "staff", filters: Filters = Filters(),
+            conversation: Conversation | None = None) -> Answer:
+        stream = self.ask_stream(question, mode, filters, conversation)
         for _ in stream:
             pass
         return stream.result

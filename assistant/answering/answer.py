@@ -32,6 +32,7 @@ class Answer:
     support: float = 0.0  # the answerability model's probability that the quoted text answers the question
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
     features: tuple[float, ...] = field(default=(), compare=False, repr=False)  # what the answerability model read
+    context: dict | None = None  # the subject and documents carried from earlier turns of a conversation
 
     def to_json(self) -> dict:
         return {"answer": self.answer, "citations": [asdict(c) for c in self.citations], "refused": self.refused,
@@ -129,16 +130,19 @@ class AnswerStream:
     """Iterate for text pieces (streaming); `result` holds the finished Answer afterwards."""
 
     def __init__(self, question: str, hits: list[Hit], retrieve_ms: float, started: float, settings: Settings,
-                 selector: EvidenceSelector, judge, backend, mode: str, recent_changes=lambda source: []):
+                 selector: EvidenceSelector, judge, backend, mode: str, recent_changes=lambda source: [],
+                 context=None, on_result=lambda answer: None):
         self.question, self.hits, self.settings, self.mode = question, hits, settings, mode
         self._retrieve_ms, self._started, self._selector, self._backend = retrieve_ms, started, selector, backend
         self._judge = judge
+        self._context, self._on_result = context, on_result
+        self._query = context.query if context else question  # a follow-up is read with the subject it carries
         self._recent_changes = recent_changes
         self.result: Answer | None = None
 
     def __iter__(self) -> Iterator[str]:
-        evidence = self._selector.select(self.question, self.hits)
-        judged = self._judge(self.question, self.hits, [e.citation.quote for e in evidence]) if evidence else None
+        evidence = self._selector.select(self._query, self.hits)
+        judged = self._judge(self._query, self.hits, [e.citation.quote for e in evidence]) if evidence else None
         support = judged.support if judged else 0.0
         refused = not evidence or support < self.settings.min_support
         pieces: list[str] = []
@@ -152,9 +156,11 @@ class AnswerStream:
         elif getattr(self._backend, "generative", False):
             stream = self._generated(evidence)
         else:
-            stream = self._backend.compose(self.question, evidence, self.mode)
+            stream = self._backend.compose(self._query, evidence, self.mode)
         if not refused:
             stream = itertools.chain(stream, self._change_notes(evidence))
+        if self._context and self._context.lead:
+            stream = itertools.chain([self._context.lead], stream)
         for piece in stream:
             if first_token is None:
                 first_token = (time.perf_counter() - self._started) * 1000
@@ -167,14 +173,16 @@ class AnswerStream:
             referral=self._referral() if refused else None, model=self._model,
             timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
                         "total": round(total, 1)},
-            support=support, hits=tuple(self.hits), features=judged.features if judged else ())
+            support=support, hits=tuple(self.hits), features=judged.features if judged else (),
+            context=self._context.to_json() if self._context else None)
+        self._on_result(self.result)
 
     def _generated(self, evidence: list[Evidence]) -> Iterator[str]:
         """Stream the model's sentences that pass the citation check; with none, fall back to the extractive answer."""
         hits = self.hits[:4]
         checker = CitationChecker(hits, self._selector.tokenizer)
         self._citations = []
-        for sentence in sentences(self._backend.stream(build_messages(self.question, hits, self.mode))):
+        for sentence in sentences(self._backend.stream(build_messages(self._query, hits, self.mode))):
             checked = checker.check(sentence)
             if checked is None:
                 continue  # unsupported, uncited or citing what was not retrieved: never shown
@@ -183,7 +191,7 @@ class AnswerStream:
         if not self._citations:
             self._citations = [e.citation for e in evidence]
             self._model = f"{self._backend.name} → extractive"
-            yield from ExtractiveBackend().compose(self.question, evidence, self.mode)
+            yield from ExtractiveBackend().compose(self._query, evidence, self.mode)
 
     def _change_notes(self, evidence: list[Evidence]) -> Iterator[str]:
         """Say so when a cited article was amended, added or removed by a recent re-ingest."""

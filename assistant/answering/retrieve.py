@@ -73,6 +73,14 @@ class SearchIndex:
             self.rows_by_title.setdefault(compact_title(c.title), []).append(row)
             rows_by_source.setdefault(c.source, []).append(row)
         self.rows_by_source = {s: np.array(rows, dtype=np.int32) for s, rows in rows_by_source.items()}
+        self._compact_documents: dict[str, str] = {}
+
+    def compact_document(self, source: str) -> str:
+        """A document's whole text without spaces and with one middle dot (see `compact_title`), built on first use."""
+        if source not in self._compact_documents:
+            self._compact_documents[source] = compact_title(" ".join(
+                f"{self.chunks[r].title} {self.chunks[r].text}" for r in self.rows_by_source.get(source, ())))
+        return self._compact_documents[source]
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         mask = np.ones(len(self.chunks), dtype=bool)

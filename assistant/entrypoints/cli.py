@@ -10,13 +10,14 @@ from pathlib import Path
 from . import log as logsetup
 from .cli_governance import add_commands as add_governance_commands
 from .cli_welfare import add_commands as add_welfare_commands
-from ..errors import AssistantError
+from ..errors import AssistantError, BadQuestion
 from ..settings import Settings
 
 EXAMPLES = {
     "ingest": "assistant ingest corpora/ --index index/",
     "retrieve": 'assistant retrieve "기초연금은 몇 살부터 받나요?" --k 5',
     "ask": 'assistant ask "기초연금은 몇 살부터 받나요?" --mode kiosk',
+    "chat": "printf '기초연금은 몇 살부터 받나요?\\n신청은 어디서 하나요?\\n' | assistant chat --json",
     "eval": "assistant eval ../shared/eval/public/qa.jsonl --no-generate --json",
     "info": "assistant info --json",
     "bench": "assistant bench --sizes 10000,100000 --json",
@@ -99,11 +100,46 @@ def cmd_ask(args, assistant) -> int:
     return 0
 
 
+def cmd_chat(args, assistant) -> int:
+    """A conversation: a prompt on a terminal, one question per line when piped; an empty line starts afresh."""
+    conversation = assistant.conversation()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        print("질문을 입력하세요. 빈 줄은 새 대화, Ctrl-D는 끝.", file=sys.stderr)
+    while True:
+        try:
+            line = input("질문> " if interactive else "")
+        except EOFError:
+            return 0
+        if not line.strip():
+            conversation.reset()
+            print("— 새 대화를 시작합니다 —", file=sys.stderr)
+            continue
+        try:
+            stream = assistant.ask_stream(line, args.mode, conversation=conversation)
+            for piece in stream:
+                if not args.json:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+        except BadQuestion as exc:
+            print(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False) if args.json else f"오류: {exc}",
+                  flush=True)
+            continue
+        answer = stream.result
+        if args.json:
+            print(json.dumps({"question": answer.question, **answer.to_json(), "context": answer.context},
+                             ensure_ascii=False), flush=True)
+        else:
+            for line_out in dict.fromkeys(f"  {c.label} {c.source}" for c in answer.citations):
+                print(line_out)
+            print(flush=True)
+
+
 def cmd_eval(args, assistant) -> int:
     from ..evaluation.evaluate import run_eval
 
     result = run_eval(assistant, Path(args.qa), k=args.k, generate=not args.no_generate, out=args.out,
-                      hold_out_docs=args.hold_out_docs, seed=args.seed)
+                      hold_out_docs=args.hold_out_docs, seed=args.seed, conversations=args.conversations)
     emit(args, result, json.dumps({k: v for k, v in result.items() if k not in ("per_question", "answers")},
                                   ensure_ascii=False, indent=2))
     return 0
@@ -169,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ask", "질문에 근거 조문을 인용해 답합니다", cmd_ask)
     p.add_argument("question")
     p.add_argument("--mode", choices=("staff", "kiosk"), default="staff")
+    p = add("chat", "이어지는 질문에 답합니다 (빈 줄은 새 대화)", cmd_chat)
+    p.add_argument("--mode", choices=("staff", "kiosk"), default="staff")
     p = add("eval", "질의응답 세트로 품질을 잽니다", cmd_eval)
     p.add_argument("qa")
     p.add_argument("--k", type=int, default=5)
@@ -177,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hold-out-docs", type=int, default=0, metavar="N",
                    help="문서 N개를 검색에서 숨기고 그 질문을 답할 수 없는 질문으로 셈 (재수집 없음)")
     p.add_argument("--seed", type=int, default=0, help="--hold-out-docs로 숨길 문서를 고르는 난수 시드")
+    p.add_argument("--conversations", type=Path, help="대화 세트(JSONL): 이어지는 질문의 정확도를 대화 맥락 유무로 잼")
     p = add("bench", "속도·메모리를 재고 llama-index 기본 파이프라인과 비교합니다", cmd_bench)
     p.add_argument("--sizes", default="10000,100000,1000000", help="합성 말뭉치 크기(청크 수), 쉼표로 구분")
     p.add_argument("--no-generate", action="store_true", help="답변 생성 시간은 재지 않음")

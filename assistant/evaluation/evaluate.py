@@ -68,7 +68,7 @@ def hold_out(assistant, items: list[dict], n_docs: int, seed: int) -> tuple[list
 
 
 def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: Path | None = None,
-             hold_out_docs: int = 0, seed: int = 0) -> dict:
+             hold_out_docs: int = 0, seed: int = 0, conversations: Path | None = None) -> dict:
     assistant = assistant.clone(audit_enabled=False)  # evaluation questions are not citizens' questions
     items = load_qa(qa_path)
     filters, held = Filters(), None
@@ -102,6 +102,10 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
     else:
         result.update(dict.fromkeys(("citation_precision", "refusal_accuracy", "unanswerable_refused",
                                      "answerable_refused")))
+    if conversations:
+        from .conversations import run_conversations
+
+        result["conversations"] = run_conversations(assistant, conversations)
     result["per_question"] = per_question
     save(result, assistant.settings.index_dir / "eval" / "latest.json")
     if out:

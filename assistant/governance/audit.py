@@ -321,7 +321,8 @@ def record(assistant, answer, mode: str, role: str | None = None) -> dict | None
     try:
         entry = append(path, {"mode": mode, "role": role or ROLES_BY_MODE.get(mode, mode), "question": answer.question,
                               "answer": answer.answer, "model": answer.model, "refused": answer.refused,
-                              "citations": [{"source": c.source, "anchor": c.anchor} for c in answer.citations]})
+                              "citations": [{"source": c.source, "anchor": c.anchor} for c in answer.citations],
+                              **({"context": answer.context} if getattr(answer, "context", None) else {})})
     except OSError as exc:
         raise AuditError(f"감사 기록을 쓸 수 없습니다({path}): {exc.strerror or exc}. 관리자에게 알려 주세요.") from exc
     days = int(getattr(settings, "audit_retention_days", 0) or 0)

@@ -84,6 +84,26 @@ class KoreanTokenizer:
             prev_noun = form if tag in ("NNG", "NNP") else None
         return out
 
+    def noun_phrases(self, text: str) -> list[tuple[str, list[str]]]:
+        """Nouns written together ("노인장기요양", "공영주차장", "CCTV") as they stand in the text, each with its
+        content tokens: the names a question uses."""
+        out: list[tuple[str, list[str]]] = []
+        start = end = -1
+        tokens: list[str] = []
+        for tok in self._kiwi.tokenize(text):
+            noun = tok.tag.split("-")[0] in ("NNG", "NNP", "SL", "SH", "XR") and tok.form.lower() not in STOP
+            if noun and tokens and tok.start == end:
+                tokens.append(tok.form.lower())
+                end = tok.start + tok.len
+                continue
+            if tokens:
+                out.append((text[start:end], tokens))
+            tokens = [tok.form.lower()] if noun else []
+            start, end = tok.start, tok.start + tok.len
+        if tokens:
+            out.append((text[start:end], tokens))
+        return [(p, t) for p, t in out if not all(x in QUESTION_WORDS for x in t)]
+
     @staticmethod
     def _refs(text: str) -> list[str]:
         """`제7조의2` -> `§7-2`, so article numbers match exactly instead of as loose digits."""

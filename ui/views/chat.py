@@ -13,7 +13,7 @@ from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type
                        get_assistant, lang, load_settings, save_feedback)
 from ui.messages import t
 
-HISTORY, SELECTED = "chat_history", "chat_selected"
+HISTORY, SELECTED, CONVERSATION = "chat_history", "chat_selected", "chat_conversation"
 
 
 def sidebar_filters(documents: list[dict], language: str) -> tuple[Filters, str]:
@@ -47,9 +47,10 @@ def sidebar_history(history: list[dict], language: str) -> None:
     st.sidebar.download_button(t("history_export", language), export_markdown(history, language).encode("utf-8"),
                                file_name=f"assistant-{dt.datetime.now():%Y%m%d-%H%M}.md", mime="text/markdown",
                                key="chat_export")
-    if st.sidebar.button(t("history_clear", language), key="chat_clear"):
+    if st.sidebar.button(t("history_clear", language), key="chat_clear", icon=":material/add_comment:"):
         st.session_state[HISTORY] = []
         st.session_state.pop(SELECTED, None)
+        st.session_state.pop(CONVERSATION, None)  # a new conversation carries nothing from the last
         st.rerun()
 
 
@@ -150,7 +151,9 @@ def ask(question: str, filters: Filters, described: str, history: list[dict], la
         st.caption(t("filters_active", language, filters=described))
     with st.chat_message("assistant"):
         try:
-            stream = get_assistant().ask_stream(question, mode="staff", filters=filters)
+            # the conversation on screen is the context: a follow-up takes the subject of the turns before it
+            conversation = st.session_state.setdefault(CONVERSATION, get_assistant().conversation())
+            stream = get_assistant().ask_stream(question, mode="staff", filters=filters, conversation=conversation)
             st.write_stream(stream)
         except AssistantError as exc:
             st.error(t("error", language, error=exc))

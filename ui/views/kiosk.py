@@ -15,6 +15,7 @@ from ui.views import welfare_flow
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
 LAST, QA, NONCE = "kiosk_last_active", "kiosk_qa", "kiosk_nonce"
+CONVERSATION = "kiosk_conversation"  # per visitor (per browser session); "처음으로" and the idle reset forget it
 RATE = "rate_kiosk_asked"  # outside the kiosk_ prefix on purpose: "처음으로" must not reset the rate limit
 
 CSS = """
@@ -82,7 +83,8 @@ def ask(question: str, language: str) -> None:
     entry = {"question": shown, "masked": shown != question.strip()}
     try:
         # only the masked text leaves the screen: the facade (and its audit log) never sees the raw input
-        answer = get_assistant().ask(shown, mode="kiosk")
+        conversation = st.session_state.setdefault(CONVERSATION, get_assistant().conversation())
+        answer = get_assistant().ask(shown, mode="kiosk", conversation=conversation)
     except AssistantError as exc:
         entry["error"] = t("kiosk_error", language, error=exc)
     else:
