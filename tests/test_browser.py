@@ -99,6 +99,13 @@ def test_pages_in_a_real_browser(server):
             expect(page.locator(".source-text mark").first).to_be_visible()
             settle(page)
             page.screenshot(path=str(SHOTS / "chat.png"), full_page=True)
+            # a follow-up without its subject is answered about the same one, and says so
+            box.fill("신청은 어디서 하나요?")
+            box.press("Enter")
+            shown("기초연금에 대해 이어서 답합니다")
+            settle(page)
+            page.get_by_text("기초연금에 대해 이어서 답합니다").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "chat-follow-up.png"), full_page=True)
 
             # kiosk: an example question as a big button, answered in plain Korean
             page.goto(f"{server}/kiosk")
@@ -109,6 +116,12 @@ def test_pages_in_a_real_browser(server):
             expect(finder).to_be_enabled()
             settle(page)
             page.screenshot(path=str(SHOTS / "kiosk.png"), full_page=True)
+            page.get_by_label("질문을 적어 주세요").fill("신청은 어디서 하나요?")
+            page.get_by_role("button", name="물어보기").click()
+            shown("기초연금에 대해 이어서 답합니다")
+            settle(page)
+            page.get_by_text("기초연금에 대해 이어서 답합니다").first.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / "kiosk-follow-up.png"), full_page=True)
 
             # kiosk welfare finder: one question per screen with large buttons, then the services as cards
             finder.click()

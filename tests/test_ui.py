@@ -120,6 +120,20 @@ def test_chat_warns_when_retrieval_is_weak_and_filters_apply(ui_env):
     assert "지원하지 않는" not in texts(at)
 
 
+def test_chat_follow_up_carries_the_subject_until_new_conversation(ui_env):
+    at = app()
+    at.chat_input[0].set_value("기초연금은 몇 살부터 받을 수 있나요?").run()
+    at.chat_input[0].set_value("신청은 어디서 하나요?").run()
+    assert not at.exception
+    follow = at.session_state["chat_history"][-1]["answer"]
+    assert follow.context["subject"] == "기초연금" and follow.citations[0].anchor == "기초연금 > 신청 방법"
+    assert "기초연금에 대해 이어서 답합니다" in texts(at)
+    next(b for b in at.button if b.key == "chat_clear").click().run()  # 새 대화
+    assert at.session_state["chat_history"] == [] and "chat_conversation" not in at.session_state
+    at.chat_input[0].set_value("신청은 어디서 하나요?").run()
+    assert at.session_state["chat_history"][-1]["answer"].context is None
+
+
 def test_english_ui_from_the_catalogue(ui_env):
     at = app()
     at.sidebar.radio(key="lang").set_value("en").run()
@@ -152,6 +166,26 @@ def test_kiosk_masks_personal_data_and_resets_on_home_button(ui_env):
     assert "kiosk_qa" not in at.session_state
     assert "[전화번호]" not in texts(at) and "기초연금 신청은" not in texts(at)
     assert all(not w.value for w in at.text_input)
+
+
+def kiosk_ask(at: AppTest, question: str) -> dict:
+    at.text_input[0].set_value(question)
+    at.button(key=f"FormSubmitter:kiosk_form_{at.session_state['kiosk_nonce']}-물어보기").click().run()
+    assert not at.exception
+    return at.session_state["kiosk_qa"]
+
+
+def test_kiosk_follow_ups_stay_within_one_visitor(ui_env):
+    """Two kiosk sessions side by side: each carries only its own subject; 처음으로 forgets it."""
+    first, second = app("kiosk"), app("kiosk")
+    kiosk_ask(first, "기초연금은 몇 살부터 받을 수 있나요?")
+    assert "이어서" not in kiosk_ask(second, "신청은 어디서 하나요?")["answer"]  # nothing from the other visitor
+    follow = kiosk_ask(first, "신청은 어디서 하나요?")
+    assert follow["answer"].startswith("기초연금에 대해 이어서 답합니다")
+    assert first.session_state["kiosk_conversation"].last.subject == "기초연금"
+    next(b for b in first.button if "처음으로" in b.label).click().run()
+    assert "kiosk_conversation" not in first.session_state
+    assert "이어서" not in kiosk_ask(first, "신청은 어디서 하나요?")["answer"]
 
 
 def test_kiosk_example_button_and_idle_reset(ui_env):

@@ -101,8 +101,8 @@ class SubjectReader:
         subject = self.subject(question)
         last = conversation.last if conversation else None
         fresh = Context(subject or self.fallback(question), False, question)
-        if last is None or (subject and subject not in f"{last.subject} {last.name}"):
-            return fresh
+        if last is None or last.refused or (subject and subject not in f"{last.subject} {last.name}"):
+            return fresh  # after a refusal there is no answered subject to carry
         if self.foreign_names(question, last.documents):
             return fresh
         name = last.name or last.subject

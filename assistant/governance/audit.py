@@ -194,6 +194,8 @@ def append(path: Path, record: dict) -> dict:
                  "answer": mask_pii(record.get("answer") or ""),
                  "citations": [{"source": c["source"], "anchor": c["anchor"]} for c in record.get("citations", [])],
                  "model": record.get("model"), "refused": bool(record.get("refused")), "prev_hash": prev}
+        if record.get("context"):  # what a conversation carried into this turn (already masked when kept)
+            entry["context"] = record["context"]
         entry["hash"] = entry_hash(entry)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
