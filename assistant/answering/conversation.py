@@ -71,7 +71,7 @@ class SubjectReader:
 
     def subject_words(self) -> set[str]:
         """Title and service-name words that at most one law's family shares (cached on the index generation)."""
-        cached = getattr(self.index, "_subject_words", None)
+        cached = self.index.subject_words
         if cached is None:
             names = {c.title for c in self.index.chunks}
             names |= {c.anchor.split(" > ")[0] for c in self.index.chunks if c.doc_type == "welfare"}
@@ -80,7 +80,7 @@ class SubjectReader:
                 for word in set(self.tokenizer.tokenize(name, compounds=False)):
                     counts[word] = counts.get(word, 0) + 1
             cached = {w for w, n in counts.items() if n <= GENERIC_TITLE_SHARE and not w.endswith("다")}
-            self.index._subject_words = cached
+            self.index.subject_words = cached
         return cached
 
     def subject(self, question: str) -> str:
@@ -121,7 +121,7 @@ class SubjectReader:
 
     def fallback(self, question: str, keep: int = 2) -> str:
         """A subject for a question that names none of the corpus' titles: its `keep` rarest noun phrases that the
-        corpus uses ("공공기관이 CCTV를 설치하려면" -> "공공기관 CCTV"), in the question's order."""
+        corpus uses ("행정재산 사용허가 기간은 최대 몇 년인가요?" -> "행정재산 최대"), in the question's order."""
         vocab, idf = self.index.keyword.vocab, self.index.keyword.idf_of
         phrases = [(p, max(idf(t) for t in tokens)) for p, tokens in self.tokenizer.noun_phrases(question)
                    if len(p) > 1 and all(t in vocab for t in tokens)]

@@ -74,6 +74,7 @@ class SearchIndex:
             rows_by_source.setdefault(c.source, []).append(row)
         self.rows_by_source = {s: np.array(rows, dtype=np.int32) for s, rows in rows_by_source.items()}
         self._compact_documents: dict[str, str] = {}
+        self.subject_words: set[str] | None = None  # filled by conversation.SubjectReader on first use
 
     def compact_document(self, source: str) -> str:
         """A document's whole text without spaces and with one middle dot (see `compact_title`), built on first use."""
