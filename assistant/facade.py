@@ -155,15 +155,16 @@ class Assistant:
         return other
 
     def ask_stream(self, question: str, mode: str = "staff", filters: Filters = Filters(),
-                   conversation: Conversation | None = None) -> AnswerStream:
+                   conversation: Conversation | None = None, role: str | None = None) -> AnswerStream:
         """A streamed answer. With a `conversation`, the question is read in the light of its earlier turns (a
-        follow-up takes their subject) and the finished turn is added to it, personal data masked."""
+        follow-up takes their subject) and the finished turn is added to it, personal data masked. `role` is what the
+        audit log records as the asker (the API key's role; by default the mode's)."""
         if mode not in ASK_MODES:
             raise BadQuestion(f"알 수 없는 모드입니다: {mode} (staff 또는 kiosk)")
         started = time.perf_counter()
         previous = self.previous_version(question) if mode == "staff" else None
         if previous:
-            return audited(self, PreviousVersionStream(question.strip(), previous, started), mode)
+            return audited(self, PreviousVersionStream(question.strip(), previous, started), mode, role)
         if mode == "kiosk":
             filters = dataclasses.replace(filters, public_only=True)
         question = self.check_question(question)
@@ -186,7 +187,7 @@ class Assistant:
         keep = (lambda answer: conversation.add(mask_pii(question), context, answer)) if context else (lambda a: None)
         stream = AnswerStream(question, hits, retrieve_ms, started, self.settings, selector, judge, self.backend, mode,
                               self.recent_changes, context, keep)
-        return audited(self, stream, mode)
+        return audited(self, stream, mode, role)
 
     @staticmethod
     def conversation() -> Conversation:

@@ -64,6 +64,10 @@ class Settings:
     audit_retention_days: int = 0  # 0 = keep forever; otherwise old entries are pruned into a new segment
     operator_name: str = ""  # register: operating body ("" = default_department)
     operator_contact: str = ""  # register: contact ("" = default_contact)
+    # http api (`assistant api`)
+    api_keys: str = ""  # "role:sha256hex,…" with roles kiosk|staff|admin; `python -m assistant.keys new --role staff`
+    api_requests_per_minute: int = 60  # per key
+    api_max_body_kb: int = 64
     # ui
     admin_password_hash: str = ""  # pbkdf2_sha256$iterations$salt_hex$hash_hex (python -m ui.admin_hash); "" = off
     kiosk_idle_seconds: int = 120  # the kiosk forgets everything after this long without a touch

@@ -22,6 +22,7 @@ EXAMPLES = {
     "info": "assistant info --json",
     "bench": "assistant bench --sizes 10000,100000 --json",
     "serve": "assistant serve --port 8501",
+    "api": "assistant api --port 8000  (키: python -m assistant.keys new --role staff)",
 }
 
 
@@ -158,6 +159,25 @@ def cmd_bench(args, assistant) -> int:
     return 0
 
 
+def cmd_api(args, assistant) -> int:
+    """Serves the HTTP API with uvicorn; with --workers N each worker builds its own app from the environment."""
+    import os
+
+    import uvicorn
+
+    os.environ["ASSISTANT_INDEX_DIR"] = str(assistant.settings.index_dir)
+    if args.config:
+        os.environ["ASSISTANT_CONFIG"] = str(args.config)
+    if args.workers > 1:
+        uvicorn.run("assistant.entrypoints.api:app_from_env", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="warning")
+    else:
+        from .api import create_app
+
+        uvicorn.run(create_app(assistant.settings, assistant), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def cmd_info(args, assistant) -> int:
     info = assistant.info()
     emit(args, info, json.dumps(info, ensure_ascii=False, indent=2))
@@ -223,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프)")
     p.add_argument("--concurrency", type=int, default=0,
                    help="생성형 답변 서버(openai/vLLM 풀)에 동시에 보낼 요청 수; 0이면 재지 않음")
+    p = add("api", "다른 시스템을 위한 HTTP API를 엽니다 (FastAPI)", cmd_api)
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
     add("info", "색인·모델·장치 정보를 보여 줍니다", cmd_info)
     p = add("serve", "Streamlit 화면을 띄웁니다", cmd_serve)
     p.add_argument("--port", type=int, default=8501)
