@@ -194,3 +194,12 @@ def test_the_api_serves_inside_a_namespace_with_only_loopback(assistant):
                           env=cli_env(PYTHONPATH=str(ROOT), ASSISTANT_API_KEYS=SPEC, ASSISTANT_AUDIT_ENABLED="0"))
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().startswith("기초연금")
+
+
+def test_the_load_bench_reports_throughput_latency_and_mix_ups(server):
+    from assistant.evaluation.load import bench_api
+
+    result = bench_api(server, KEYS["staff"][0], ROOT / "corpora" / "qa.jsonl", concurrency=3, seconds=4)
+    assert result["requests"] >= 3 and result["errors"] == 0 and result["mixed_answers"] == 0
+    assert result["streamed"] >= 1 and result["latency_ms"]["p95"] >= result["latency_ms"]["p50"] > 0
+    assert result["generation_before"] == result["generation_after"] and result["reingest"] is None

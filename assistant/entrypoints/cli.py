@@ -147,6 +147,16 @@ def cmd_eval(args, assistant) -> int:
 
 
 def cmd_bench(args, assistant) -> int:
+    if args.api:
+        from ..evaluation.load import bench_api
+
+        result = bench_api(args.api, args.key, args.qa, args.concurrency or 20, args.seconds, args.admin_key,
+                           args.reingest_at)
+        if args.out:
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        emit(args, result, json.dumps(result, ensure_ascii=False, indent=2))
+        return 0
     from ..evaluation.bench import run_bench
 
     sizes = [int(x) for x in args.sizes.split(",") if x.strip()]
@@ -242,7 +252,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, help="수집 속도를 잴 문서 폴더 (기본: 설정의 corpus_dir)")
     p.add_argument("--out", type=Path, help="결과 JSON 파일 (옆에 PNG 그래프)")
     p.add_argument("--concurrency", type=int, default=0,
-                   help="생성형 답변 서버(openai/vLLM 풀)에 동시에 보낼 요청 수; 0이면 재지 않음")
+                   help="생성형 답변 서버(openai/vLLM 풀)에 동시에 보낼 요청 수; 0이면 재지 않음 (--api: 동시 클라이언트 수, 기본 20)")
+    p.add_argument("--api", metavar="URL", help="실행 중인 HTTP API(assistant api)에 부하를 걸어 잼")
+    p.add_argument("--key", default="", help="--api: 질문에 쓸 API 키")
+    p.add_argument("--qa", type=Path, default=Path("corpora/qa.jsonl"), help="--api: 질문 세트(JSONL)")
+    p.add_argument("--seconds", type=float, default=120.0, help="--api: 부하 시간(초)")
+    p.add_argument("--admin-key", default="", help="--api: 중간에 재수집을 게시할 관리자 키")
+    p.add_argument("--reingest-at", type=float, help="--api: 재수집을 시작할 시각(초)")
     p = add("api", "다른 시스템을 위한 HTTP API를 엽니다 (FastAPI)", cmd_api)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
