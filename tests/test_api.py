@@ -203,3 +203,13 @@ def test_the_load_bench_reports_throughput_latency_and_mix_ups(server):
     assert result["requests"] >= 3 and result["errors"] == 0 and result["mixed_answers"] == 0
     assert result["streamed"] >= 1 and result["latency_ms"]["p95"] >= result["latency_ms"]["p50"] > 0
     assert result["generation_before"] == result["generation_after"] and result["reingest"] is None
+
+
+def test_every_answer_is_audited_with_the_keys_role_never_the_key(assistant, tmp_path):
+    bot = assistant.clone(api_keys=SPEC, audit_enabled=True, audit_dir=str(tmp_path / "audit"))
+    client = TestClient(create_app(bot.settings, bot))
+    client.post("/v1/ask", json={"question": "기초연금은 몇 살부터 받을 수 있나요?"}, headers=auth("kiosk"))
+    log = (tmp_path / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    entry = json.loads(log.splitlines()[-1])
+    assert entry["role"] == "kiosk" and entry["mode"] == "kiosk"
+    assert all(key not in log and key_hash(key) not in log for key, _ in KEYS.values())

@@ -10,6 +10,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from assistant.governance.logins import ADMIN_LOGINS
 from ui.admin_hash import is_valid, make_hash, verify
 from ui.messages import MESSAGES
 
@@ -28,6 +29,7 @@ def ui_env(assistant, monkeypatch, tmp_path):
     monkeypatch.delenv("ASSISTANT_ADMIN_PASSWORD_HASH", raising=False)
     monkeypatch.delenv("ASSISTANT_UI_MODE", raising=False)
     monkeypatch.chdir(tmp_path)  # no assistant.toml from the working directory
+    ADMIN_LOGINS.reset()  # the failed-login count is process-wide by design; each test starts with none
     return tmp_path
 
 
@@ -380,6 +382,28 @@ def test_admin_hash_roundtrip():
     assert PASSWORD not in stored
     assert verify(PASSWORD, stored) and not verify("틀린 비밀번호", stored) and not verify("", stored)
     assert not verify(PASSWORD, "") and not verify(PASSWORD, "plain-text") and not is_valid("sha1$1$aa$bb")
+
+
+def test_admin_logins_are_throttled_and_failures_audited(ui_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD_HASH", make_hash(PASSWORD, iterations=1000))
+    monkeypatch.setenv("ASSISTANT_AUDIT_DIR", str(tmp_path / "audit"))
+    at = app("admin")
+    for _ in range(ADMIN_LOGINS.limit):
+        at.text_input(key="admin_password").set_value("guess")
+        at.button[0].click().run()
+    # now even the right password waits: guessing gains nothing, in this session or a new one
+    fresh = app("admin")
+    fresh.text_input(key="admin_password").set_value(PASSWORD)
+    fresh.button[0].click().run()
+    assert any("너무 많아" in e.value for e in fresh.error) and not admin_actions_visible(fresh)
+    log = (tmp_path / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    events = [json.loads(line) for line in log.splitlines()]
+    assert sum(e.get("event") == "admin_login_failed" for e in events) == ADMIN_LOGINS.limit
+    assert "guess" not in log and PASSWORD not in log
+    ADMIN_LOGINS.reset()
+    fresh.text_input(key="admin_password").set_value(PASSWORD)
+    fresh.button[0].click().run()
+    assert admin_actions_visible(fresh)
 
 
 def test_admin_console_disabled_without_hash(ui_env):

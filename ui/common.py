@@ -162,14 +162,25 @@ def admin_enabled(settings: Settings) -> bool:
 
 
 def admin_login(settings: Settings, password: str) -> bool:
+    """Checks the password unless logins are locked after repeated failures; every failure is audited."""
+    from assistant.governance.logins import ADMIN_LOGINS
     from ui.admin_hash import verify
 
     stored = settings.admin_password_hash
-    if admin_enabled(settings) and verify(password, stored):
+    if not ADMIN_LOGINS.locked_for() and admin_enabled(settings) and verify(password, stored):
         st.session_state[ADMIN_KEY] = stored
+        ADMIN_LOGINS.succeeded()
         return True
     st.session_state.pop(ADMIN_KEY, None)
+    if not ADMIN_LOGINS.locked_for():
+        ADMIN_LOGINS.failed(get_assistant())
     return False
+
+
+def admin_locked_for() -> int:
+    from assistant.governance.logins import ADMIN_LOGINS
+
+    return ADMIN_LOGINS.locked_for()
 
 
 def is_admin(settings: Settings) -> bool:

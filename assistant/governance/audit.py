@@ -196,6 +196,8 @@ def append(path: Path, record: dict) -> dict:
                  "model": record.get("model"), "refused": bool(record.get("refused")), "prev_hash": prev}
         if record.get("context"):  # what a conversation carried into this turn (already masked when kept)
             entry["context"] = record["context"]
+        if record.get("event"):  # not an answer: e.g. a failed admin login
+            entry["event"] = record["event"]
         entry["hash"] = entry_hash(entry)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
         try:
@@ -334,6 +336,15 @@ def record(assistant, answer, mode: str, role: str | None = None) -> dict | None
         except AuditError as exc:  # the answer is already recorded; a broken chain is for `audit verify` to report
             log.error("audit.prune_failed", extra={"reason": str(exc)})
     return entry
+
+
+def record_event(assistant, event: str, **details) -> dict | None:
+    """Writes an event that is not an answer (a failed admin login …) to the audit log; None when auditing is off."""
+    if not enabled(assistant.settings):
+        return None
+    detail = ", ".join(f"{k}={v}" for k, v in details.items())
+    return append(audit_path(assistant.settings), {"mode": "admin", "role": "admin", "event": event,
+                                                   "question": "", "answer": detail, "refused": True})
 
 
 class AuditedStream:

@@ -9,8 +9,8 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.errors import AssistantError
-from ui.common import (ADMIN_KEY, admin_enabled, admin_login, check_upload, doc_type_label, get_assistant,
-                       human_size, is_admin, lang, load_settings, read_feedback, save_upload,
+from ui.common import (ADMIN_KEY, admin_enabled, admin_locked_for, admin_login, check_upload, doc_type_label,
+                       get_assistant, human_size, is_admin, lang, load_settings, read_feedback, save_upload,
                        supported_suffixes, upload_dir)
 from ui.messages import t
 
@@ -33,7 +33,8 @@ def login(settings, language: str) -> None:
     if submitted:
         if admin_login(settings, password):
             st.rerun()
-        st.error(t("admin_denied", language))
+        locked = admin_locked_for()
+        st.error(t("admin_locked", language, seconds=locked) if locked else t("admin_denied", language))
 
 
 def upload_section(settings, language: str) -> None:
