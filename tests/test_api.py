@@ -213,3 +213,17 @@ def test_every_answer_is_audited_with_the_keys_role_never_the_key(assistant, tmp
     entry = json.loads(log.splitlines()[-1])
     assert entry["role"] == "kiosk" and entry["mode"] == "kiosk"
     assert all(key not in log and key_hash(key) not in log for key, _ in KEYS.values())
+
+
+def test_admin_uploads_files_and_reingests(assistant, corpus_copy, tmp_path):
+    bot = assistant.clone(api_keys=SPEC, audit_enabled=False, corpus_dir=corpus_copy, index_dir=tmp_path / "ix")
+    client = TestClient(create_app(bot.settings, bot))
+    assert client.post("/v1/ingest", headers=auth("staff")).status_code == 403
+    first = client.post("/v1/ingest", headers=auth("admin")).json()
+    assert first["added"] == len(assistant.first_report.added) and first["uploaded"] == []
+    note = "# 가온시 반려견 등록 안내\n\n반려견 등록은 생후 2개월이 지나면 가까운 동물병원에서 할 수 있습니다.\n"
+    report = client.post("/v1/ingest", headers=auth("admin"),
+                         files=[("files", ("반려견_등록.md", note.encode(), "text/markdown"))]).json()
+    assert report["uploaded"] == ["반려견_등록.md"] and report["documents"]["added"] == ["uploads/반려견_등록.md"]
+    bad = client.post("/v1/ingest", headers=auth("admin"), files=[("files", ("virus.exe", b"MZ", "application/x"))])
+    assert bad.status_code == 400 and "지원하지 않는 파일 형식" in bad.json()["error"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from pathlib import Path
 
 import streamlit as st
@@ -118,38 +117,15 @@ def supported_suffixes(assistant) -> list[str]:
     return sorted(assistant.supported_suffixes())
 
 
-def human_size(n: int) -> str:
-    return f"{n / 2**20:.1f}MB" if n >= 2**20 else f"{max(1, round(n / 1024))}KB"
-
-
-def upload_dir(settings: Settings) -> Path:
-    return Path(settings.corpus_dir) / "uploads"
-
-
 def check_upload(settings: Settings, name: str, size: int, suffixes: list[str], language: str = "ko") -> str | None:
-    """None when the file may be saved, else the Korean (or English) reason."""
-    clean = Path(name.replace("\\", "/")).name
-    if not clean or clean != name or clean.startswith(".") or re.search(r"[\x00-\x1f]", clean):
-        return t("admin_upload_bad_name", language, name=name)
-    suffix = Path(clean).suffix.lower()
-    if suffix not in suffixes:
-        return t("admin_upload_bad_type", language, name=clean, suffix=suffix or "-", suffixes=", ".join(suffixes))
-    if size <= 0:
-        return t("admin_upload_empty", language, name=clean)
-    if size > settings.max_file_mb * 2**20:
-        return t("admin_upload_too_big", language, name=clean, size=human_size(size), max_mb=settings.max_file_mb)
+    """None when the file may be saved, else the reason in the screen's language (the check is the core's)."""
+    from assistant.index.uploads import UploadRejected, check_upload as check
+
+    try:
+        check(settings, name, size, suffixes)
+    except UploadRejected as exc:
+        return t(f"admin_upload_{exc.kind}", language, **exc.details)
     return None
-
-
-def save_upload(settings: Settings, name: str, data: bytes) -> Path:
-    """Writes an already checked upload under corpus_dir/uploads (atomically; a re-upload replaces the file)."""
-    folder = upload_dir(settings)
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / Path(name).name
-    tmp = folder / f".{target.name}.part"
-    tmp.write_bytes(data)
-    tmp.replace(target)
-    return target
 
 
 # ---------------------------------------------------------------- admin session

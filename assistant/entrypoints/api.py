@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, File, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
@@ -21,12 +21,14 @@ from ..answering.conversation import Conversation
 from ..answering.retrieve import Filters
 from ..errors import AssistantError, ConfigError
 from ..facade import Assistant
+from ..index.uploads import UploadRejected, check_upload, save_upload
 from ..keys import ROLES
 from ..settings import Settings
 from .cli import hit_json
 
 MODEL_NAME = "sovereign-assistant"
 CONVERSATION_TTL_S = 30 * 60
+UPLOAD_FILES = 8  # an ingest request may carry this many files of at most max_file_mb each
 
 
 class ApiError(Exception):
@@ -154,8 +156,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     @app.middleware("http")
     async def measure(request: Request, call_next):
         length = int(request.headers.get("content-length") or 0)
-        if length > settings.api_max_body_kb * 1024:
-            return JSONResponse({"error": f"요청이 너무 큽니다 ({settings.api_max_body_kb} KB 이하)."}, status_code=413)
+        limit = UPLOAD_FILES * settings.max_file_mb * 2**20 if request.url.path == "/v1/ingest" else \
+            settings.api_max_body_kb * 1024
+        if length > limit:
+            return JSONResponse({"error": f"요청이 너무 큽니다 ({limit // 1024:,} KB 이하)."}, status_code=413)
         started = time.perf_counter()
         in_flight.inc()
         try:
@@ -226,8 +230,18 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         return build_register(assistant, public=True)
 
     @app.post("/v1/ingest")
-    def ingest(who: Caller = Depends(admin)):
-        return assistant.ingest(by=f"api:{who.role}").to_json()
+    def ingest(files: list[UploadFile] | None = File(default=None), who: Caller = Depends(admin)):
+        """Re-ingests the configured corpus; uploaded files (multipart `files`) are checked and saved under
+        corpus_dir/uploads first, so they are part of it."""
+        suffixes = assistant.supported_suffixes()
+        uploads = [(f.filename or "", f.file.read(settings.max_file_mb * 2**20 + 1)) for f in files or []]
+        try:
+            for name, data in uploads:
+                check_upload(settings, name, len(data), suffixes)
+        except UploadRejected as exc:
+            raise ApiError(400, str(exc)) from exc
+        saved = [str(save_upload(settings, name, data).name) for name, data in uploads]
+        return {**assistant.ingest(by=f"api:{who.role}").to_json(), "uploaded": saved}
 
     @app.get("/v1/models")
     def models(who: Caller = Depends(caller)):
