@@ -173,16 +173,23 @@ class Assistant:
         selector = EvidenceSelector(self.tokenizer, index.keyword)
         judge = Judge(self.answerability, Features(self.tokenizer, index.keyword, index.rows_by_source.get))
 
+        retrieved: dict[str, list[Hit]] = {}  # a follow-up's two readings are searched once each
+
+        def hits_for(query: str) -> list[Hit]:
+            if query not in retrieved:
+                retrieved[query] = self.retrieve(query, self.settings.top_k, "hybrid", filters)
+            return retrieved[query]
+
         def support(query: str, text: str) -> float:
             """How well the chunks found for `query` answer `text` (answerability of the best chunk's quotes)."""
-            hits = self.retrieve(query, self.settings.top_k, "hybrid", filters)
+            hits = hits_for(query)
             evidence = selector.select(query, hits)
             return judge(text, hits, [e.citation.quote for e in evidence]).support if evidence else 0.0
 
         context = None
         if conversation is not None:
             context = SubjectReader(self.tokenizer, index).read(mask_pii(question), conversation, support)
-        hits = self.retrieve(context.query if context else question, self.settings.top_k, "hybrid", filters)
+        hits = hits_for(context.query if context else question)
         retrieve_ms = (time.perf_counter() - started) * 1000
         keep = (lambda answer: conversation.add(mask_pii(question), context, answer)) if context else (lambda a: None)
         stream = AnswerStream(question, hits, retrieve_ms, started, self.settings, selector, judge, self.backend, mode,

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 from pathlib import Path
 
@@ -22,15 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.answering.answerability import FEATURES, PACKAGED_MODEL, AnswerabilityModel, train  # noqa: E402
-from assistant.evaluation.evaluate import is_hit, load_qa  # noqa: E402
+from assistant.evaluation.evaluate import family, is_hit, load_qa  # noqa: E402
 from assistant.facade import Assistant  # noqa: E402
 from assistant.answering.retrieve import Filters  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-
-
-def family(doc: str) -> str:
-    """law_기초연금법.md, decree_기초연금법_시행령.md, rule_기초연금법_시행규칙.md -> 기초연금법."""
-    return re.sub(r"_?시행(령|규칙)$", "", Path(doc).stem.split("_", 1)[-1])
 
 
 def collect(assistant: Assistant, items: list[dict]) -> list[dict]:

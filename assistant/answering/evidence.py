@@ -17,6 +17,7 @@ INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[
                        r"ignore\s+(all\s+)?(previous|prior)\s+instructions|다른\s*(사용자|이용자|사람)[^.\n]{0,10}(질문|대화)",
                        re.IGNORECASE)
 
+
 def looks_like_injection(text: str) -> bool:
     return bool(INJECTION.search(text))
 

@@ -11,11 +11,11 @@ import numpy as np
 from ingest import Chunk
 from ingest.structure import article_label
 
-from ..index.milvus_store import load_dense_index
 from ..index.embed import Embedder
 from ..index.keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share, statute_words
-from ..settings import Settings
+from ..index.milvus_store import load_dense_index
 from ..index.store import check_manifest, live_generation, read_docstore, read_manifest
+from ..settings import Settings
 
 MODES = ("hybrid", "dense", "keyword")
 ADDENDA_WORDS = ("부칙", "경과조치", "적용례", "시행일")
@@ -145,8 +145,7 @@ class Retriever:
         rows = [r for r, _ in best]
         terms = self.index.keyword.question_terms(self.tokenizer, question)
         present = self.index.keyword.presence(terms, rows)
-        total = sum(terms.values())
-        cover = np.array(list(terms.values())) @ present / total if total else np.zeros(len(rows))
+        cover = self.index.keyword.covered(terms, present)
         if weight < 1.0:
             best = self.restore_background(best, present, background, weight)
         floor = min(dense.values()) if dense else 0.0

@@ -87,11 +87,10 @@ class Caller:
 
     def filters(self, raw: dict | None) -> Filters:
         raw = raw or {}
-        filters = Filters(doc_types=tuple(raw.get("doc_types") or ()), departments=tuple(raw.get("departments") or ()),
-                          in_force_on=raw.get("in_force_on"))
         # internal documents are for staff: a kiosk key gets public ones whatever it sends
-        return Filters(filters.doc_types, filters.departments, self.role == "kiosk" or bool(raw.get("public_only")),
-                       filters.in_force_on)
+        return Filters(doc_types=tuple(raw.get("doc_types") or ()), departments=tuple(raw.get("departments") or ()),
+                       public_only=self.role == "kiosk" or bool(raw.get("public_only")),
+                       in_force_on=raw.get("in_force_on"))
 
 
 class RateLimiter:

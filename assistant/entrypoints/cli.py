@@ -7,11 +7,11 @@ import sys
 import time
 from pathlib import Path
 
+from ..errors import AssistantError, BadQuestion
+from ..settings import Settings
 from . import log as logsetup
 from .cli_governance import add_commands as add_governance_commands
 from .cli_welfare import add_commands as add_welfare_commands
-from ..errors import AssistantError, BadQuestion
-from ..settings import Settings
 
 EXAMPLES = {
     "ingest": "assistant ingest corpora/ --index index/",
@@ -91,14 +91,19 @@ def cmd_ask(args, assistant) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        if answer.citations:
-            print("\n출처:")
-        for line in dict.fromkeys(f"  {c.label} {c.source}" + (f", {c.page}쪽" if c.page else "")
-                                  for c in answer.citations):
-            print(line)
-        if answer.referral:
-            print(f"\n문의: {answer.referral['department']}")
+        print_sources(answer)
     return 0
+
+
+def print_sources(answer) -> None:
+    """After a streamed answer on a terminal: where its citations are, or whom to ask."""
+    if answer.citations:
+        print("\n출처:")
+    for line in dict.fromkeys(f"  {c.label} {c.source}" + (f", {c.page}쪽" if c.page else "")
+                              for c in answer.citations):
+        print(line)
+    if answer.referral:
+        print(f"\n문의: {answer.referral['department']}")
 
 
 def cmd_chat(args, assistant) -> int:
@@ -131,8 +136,7 @@ def cmd_chat(args, assistant) -> int:
             print(json.dumps({"question": answer.question, **answer.to_json(), "context": answer.context},
                              ensure_ascii=False), flush=True)
         else:
-            for line_out in dict.fromkeys(f"  {c.label} {c.source}" for c in answer.citations):
-                print(line_out)
+            print_sources(answer)
             print(flush=True)
 
 

@@ -18,7 +18,7 @@ def right(answer, turn: dict) -> bool:
     return not answer.refused and top is not None and is_hit(top.source, top.anchor, turn["doc"], turn.get("anchor"))
 
 
-def share(flags: list[bool]) -> float | None:
+def rate(flags: list[bool]) -> float | None:
     return round(sum(flags) / len(flags), 4) if flags else None
 
 
@@ -45,7 +45,7 @@ def run_conversations(assistant, path: Path) -> dict:
                          "refused": answer.refused, "context": answer.context,
                          "top": f"{answer.citations[0].title} {answer.citations[0].anchor}" if answer.citations else None})
             previous_doc = turn.get("doc")
-    return {"conversations": len(conversations), "first_turn_accuracy": share(first),
-            "follow_up_accuracy": share(follow), "follow_up_accuracy_without_context": share(follow_alone),
+    return {"conversations": len(conversations), "first_turn_accuracy": rate(first),
+            "follow_up_accuracy": rate(follow), "follow_up_accuracy_without_context": rate(follow_alone),
             "follow_ups": len(follow), "topic_switches": switches,
             "switches_answered_from_previous_subject": sum(pulled), "turns": rows}

@@ -7,8 +7,8 @@ import re
 import time
 from pathlib import Path
 
-from ..errors import BadQuestion
 from ..answering.retrieve import MODES, Filters
+from ..errors import BadQuestion
 
 ARTICLE = re.compile(r"^(제\d+조(?:의\d+)?)")
 MRR_DEPTH = 10
@@ -113,11 +113,15 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
     return result
 
 
+def family(doc: str) -> str:
+    """law_기초연금법.md, decree_기초연금법_시행령.md, rule_기초연금법_시행규칙.md -> 기초연금법."""
+    return re.sub(r"_?시행(령|규칙)$", "", Path(doc).stem.split("_", 1)[-1])
+
+
 def sibling(source: str, held_out_doc: str) -> bool:
     """A held-out statute's own 시행령/시행규칙 (or the law of a held-out decree): a question about it may be answered
     there too. Such answers are counted as misses, and their number is reported."""
-    base = lambda f: re.sub(r"_?시행(령|규칙)$", "", Path(f).stem.split("_", 1)[-1])  # noqa: E731
-    return base(source) == base(held_out_doc)
+    return family(source) == family(held_out_doc)
 
 
 def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), held: dict | None = None) -> dict:

@@ -37,8 +37,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from ..errors import AssistantError
-from .privacy import mask_pii
 from ..index.store import write_atomic
+from .privacy import mask_pii
 
 log = logging.getLogger(__name__)
 GENESIS = "0" * 64

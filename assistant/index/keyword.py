@@ -201,11 +201,15 @@ class BM25Index:
 
     def coverage(self, terms: dict[str, float], rows: list[int]) -> np.ndarray:
         """Share of the idf-weighted question terms each row contains."""
+        return self.covered(terms, self.presence(terms, rows))
+
+    @staticmethod
+    def covered(terms: dict[str, float], present: np.ndarray) -> np.ndarray:
+        """`coverage` from an already read `presence` matrix."""
         total = sum(terms.values())
         if not total:
-            return np.zeros(len(rows), dtype=np.float32)
-        weights = np.array(list(terms.values()), dtype=np.float32)
-        return (weights @ self.presence(terms, rows)) / total
+            return np.zeros(present.shape[1], dtype=np.float32)
+        return (np.array(list(terms.values()), dtype=np.float32) @ present) / total
 
     def idf_of(self, token: str) -> float:
         tid = self.vocab.get(token)
