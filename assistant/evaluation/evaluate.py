@@ -14,6 +14,9 @@ ARTICLE = re.compile(r"^(제\d+조(?:의\d+)?)")
 MRR_DEPTH = 10
 
 
+WITHOUT_RERANKER = "hybrid_without_reranker"
+
+
 def is_hit(source: str, chunk_anchor: str, doc: str | None, anchor: str | None) -> bool:
     """DESIGN.md's rule: same document, and the chunk lies in the expected article (or the same welfare service)."""
     if not doc or not source.endswith(doc):
@@ -75,25 +78,29 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
     if hold_out_docs:
         items, filters, held = hold_out(assistant, items, hold_out_docs, seed)
     answerable = [x for x in items if x.get("doc")]
-    ranks: dict[str, list] = {m: [] for m in MODES}
-    latencies: dict[str, list[float]] = {m: [] for m in MODES}
+    variants = {m: (assistant, m) for m in MODES}
+    if assistant.reranker is not None:  # its worth is the difference: the same run without it
+        variants[WITHOUT_RERANKER] = (assistant.clone(reranker_model=""), "hybrid")
+    ranks: dict[str, list] = {v: [] for v in variants}
+    latencies: dict[str, list[float]] = {v: [] for v in variants}
     per_question = []
     for item in answerable:
         row = {"id": item["id"], "kind": item["kind"]}
-        for mode in MODES:
+        for variant, (bot, mode) in variants.items():
             started = time.perf_counter()
-            hits = assistant.retrieve(item["question"], max(k, MRR_DEPTH), mode, filters)
-            latencies[mode].append((time.perf_counter() - started) * 1000)
+            hits = bot.retrieve(item["question"], max(k, MRR_DEPTH), mode, filters)
+            latencies[variant].append((time.perf_counter() - started) * 1000)
             rank = first_hit_rank(hits, item)
             rank = rank if rank and rank <= MRR_DEPTH else None
-            ranks[mode].append(rank)
-            row[mode] = rank
+            ranks[variant].append(rank)
+            row[variant] = rank
         per_question.append(row)
     result: dict = {"n": len(items), "k": k, "mrr_depth": MRR_DEPTH}
     result.update({key: value for key, value in summarise(ranks["hybrid"], k).items() if key != "n"})
     result["recall@5"] = round(sum(1 for r in ranks["hybrid"] if r and r <= 5) / max(len(answerable), 1), 4)
-    result["by_retriever"] = {m: summarise(ranks[m], k) for m in MODES}
-    result["retrieve_ms"] = {m: percentiles(latencies[m]) for m in MODES}
+    result["by_retriever"] = {v: summarise(ranks[v], k) for v in variants}
+    result["retrieve_ms"] = {v: percentiles(latencies[v]) for v in variants}
+    result["reranker"] = assistant.reranker.describe() if assistant.reranker else None
     kinds = sorted({x["kind"] for x in answerable})
     result["per_kind"] = {kind: {m: summarise([r for r, x in zip(ranks[m], answerable) if x["kind"] == kind], k)
                                  for m in MODES} for kind in kinds}

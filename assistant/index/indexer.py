@@ -243,7 +243,9 @@ class Indexer:
             by_type[d["doc_type"]] = by_type.get(d["doc_type"], 0) + 1
         return {
             "format_version": FORMAT_VERSION,
-            "embedding": {"model": self.embedder.model_id, "dim": self.embedder.dim, "package": self.embedder.package},
+            "embedding": {"model": self.embedder.model_id, "dim": self.embedder.dim, "package": self.embedder.package,
+                          "library": self.embedder.library, "backend": self.embedder.backend,
+                          "weights_sha256": self.embedder.weights_sha256()},
             "chunker_version": CHUNKER_VERSION, "chunk_max_chars": self.settings.chunk_max_chars,
             "keyword": {"tokenizer": TOKENIZER_VERSION, "scoring": "bm25"},
             "dense_index": dense_kind,

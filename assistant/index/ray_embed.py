@@ -44,16 +44,16 @@ def embed_on_ray(texts: list[str], settings, progress: Callable[[int, int], None
 
     @ray.remote(num_cpus=1, num_gpus=gpus)
     class EmbedWorker:
-        def __init__(self, threads: int, batch: int, engine: str, device: str):
+        def __init__(self, settings, threads: int):
             from assistant.index.embed import Embedder
 
-            self.embedder = Embedder(threads, batch, engine, device)
+            self.embedder = Embedder.from_settings(settings, threads)
 
         def embed(self, shard: list[str]) -> np.ndarray:
             return self.embedder.passages(shard)
 
     threads = 1 if settings.ray_address == "local" else settings.threads  # local workers share this machine's cores
-    workers = [EmbedWorker.remote(threads, settings.embed_batch, settings.embed_engine, settings.device)
+    workers = [EmbedWorker.remote(settings, threads)
                for _ in range(max(1, settings.ray_workers))]
     # length-sorted shards: each actor batches similar lengths, as the single-process path does
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -1,0 +1,63 @@
+"""An optional cross-encoder that re-scores the fused candidates: a local sentence-transformers `CrossEncoder`
+folder (bge-reranker-v2-m3, ko-reranker, …). None ships in the registries this project reaches, so it is off
+unless `reranker_model` names a folder; it is never downloaded."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelMissing
+from . import packaged_model
+from .embed import QUIET_TOKENIZER, folder_name, force_offline, pick_device, weights_checksum, weights_of
+
+log = logging.getLogger(__name__)
+
+
+class Reranker:
+    def __init__(self, model: str, device: str = "auto", threads: int = 2, batch: int = 16,
+                 cache_dir: Path | str | None = None):
+        force_offline()
+        folder = Path(model).expanduser()
+        if not (folder / "config.json").is_file():
+            raise ModelMissing(f"재순위 모델 폴더를 찾을 수 없습니다: {model} — sentence-transformers CrossEncoder 형식의 "
+                               "로컬 폴더 경로를 지정해 주세요 (이 시스템은 모델을 인터넷에서 내려받지 않습니다).")
+        try:
+            import torch
+            from sentence_transformers import CrossEncoder
+
+            torch.set_num_threads(max(1, threads))
+            self.device = pick_device(device)
+            self.weights = weights_of(folder)
+            self.checksum = weights_checksum(self.weights, Path(cache_dir) if cache_dir else
+                                             packaged_model.default_cache_dir())
+            self._model = CrossEncoder(str(folder), device=self.device, local_files_only=True,
+                                       processor_kwargs=QUIET_TOKENIZER)
+        except ImportError as exc:
+            raise ModelMissing(f"재순위 모델에 필요한 패키지가 없습니다: {exc.name}. `bash scripts/install.sh`로 "
+                               "설치해 주세요.") from exc
+        except ModelMissing:
+            raise
+        except Exception as exc:  # noqa: BLE001 - loaders raise many types (SafetensorError, HFValidationError, …)
+            raise ModelMissing(f"재순위 모델을 불러오지 못했습니다 ({model}): {exc}") from exc
+        self.folder, self.name, self.batch = folder, folder_name(folder), batch
+        log.info("reranker loaded", extra={"model": str(folder), "device": self.device})
+
+    def scores(self, question: str, texts: list[str]) -> np.ndarray:
+        """One relevance score per text (higher is better; raw logits, comparable within one question)."""
+        if not texts:
+            return np.zeros(0, np.float32)
+        return np.asarray(self._model.predict([(question, t) for t in texts], batch_size=self.batch,
+                                              show_progress_bar=False, convert_to_numpy=True),
+                          dtype=np.float32).reshape(len(texts), -1)[:, -1]
+
+    def describe(self) -> dict:
+        return {"library": "sentence-transformers", "model": str(self.folder), "name": self.name,
+                "device": self.device, "weights_sha256": self.checksum}
+
+    @classmethod
+    def from_settings(cls, settings) -> "Reranker | None":
+        if not settings.reranker_model:
+            return None
+        return cls(settings.reranker_model, settings.device, settings.threads, cache_dir=settings.model_cache_dir or None)

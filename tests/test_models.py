@@ -1,0 +1,94 @@
+"""Models other than the packaged embedder: a local sentence-transformers folder end to end (ingest, ask, info)
+with the network cut off, the model change refused with the Korean re-ingest message, and a local cross-encoder
+re-scoring the fused candidates. The tiny models are built here with random weights (see tiny_models.py): they
+check the code path, not retrieval quality."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.errors import IndexMismatch
+from assistant.evaluation.evaluate import WITHOUT_RERANKER, run_eval
+
+from .conftest import CORPUS, ROOT, cli_env
+from .tiny_models import tiny_cross_encoder, tiny_embedder
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("models")
+    return {"embedder": tiny_embedder(root), "reranker": tiny_cross_encoder(root)}
+
+
+def offline(command: list[str]) -> list[str]:
+    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
+        return ["unshare", "-n", *command]
+    return command
+
+
+def run_cli(*args, **env) -> subprocess.CompletedProcess:
+    return subprocess.run(offline([sys.executable, "-m", "assistant", *args]), capture_output=True, text=True,
+                          timeout=300, env=cli_env(PYTHONPATH=str(ROOT), ASSISTANT_AUDIT_ENABLED="0", **env))
+
+
+def test_a_local_embedder_folder_ingests_answers_and_is_recorded_offline(tiny, tmp_path):
+    index = str(tmp_path / "index")
+    model = {"ASSISTANT_EMBED_MODEL": str(tiny["embedder"]), "ASSISTANT_EMBED_BACKEND": "torch"}
+    done = run_cli("ingest", str(CORPUS), "--index", index, "--json", **model)
+    assert done.returncode == 0, done.stderr
+    asked = run_cli("ask", "기초연금은 몇 살부터 받을 수 있나요?", "--index", index, "--json", **model)
+    assert asked.returncode == 0, asked.stderr
+    assert json.loads(asked.stdout)["answer"]
+    info = json.loads(run_cli("info", "--index", index, "--json", **model).stdout)
+    assert info["embedder"]["library"] == "sentence-transformers"
+    assert info["embedder"]["model"] == str(tiny["embedder"]) and info["embedder"]["dim"] == 32
+    assert info["embedder"]["backend"] == "torch" and info["embedder"]["device"] == "cpu"
+    assert info["index_embedder"]["model"] == info["embedder"]["model_id"]
+    assert info["index_embedder"]["weights_sha256"] == info["embedder"]["weights_sha256"]
+    assert info["reranker"] is None
+    # the packaged model on this index: refused with the re-ingest message, never mixed
+    refused = run_cli("ask", "기초연금은 몇 살부터 받을 수 있나요?", "--index", index)
+    assert refused.returncode != 0
+    assert "다른 임베딩 모델" in refused.stderr and "다시 만들어 주세요" in refused.stderr
+
+
+def test_model_change_is_detected_in_process(tiny, assistant):
+    other = Assistant(assistant.settings.replace(embed_model=str(tiny["embedder"]), embed_backend="torch"))
+    with pytest.raises(IndexMismatch, match="다른 임베딩 모델"):
+        other.retrieve("기초연금")
+
+
+def test_a_local_cross_encoder_orders_the_fused_candidates(tiny, assistant):
+    ranked = assistant.clone(reranker_model=str(tiny["reranker"]), reranker_depth=8)
+    question = "기초연금은 몇 살부터 받을 수 있나요?"
+    hits = ranked.retrieve(question, k=8)
+    plain = assistant.retrieve(question, k=8)
+    assert {h.row for h in hits} == {h.row for h in plain}  # same candidates, re-ordered
+    assert [h.ranks["reranker"] for h in hits] == list(range(1, 9))
+    scores = ranked.reranker.scores(question, [h.chunk.embed_text for h in hits])
+    assert np.all(np.diff(scores) <= 1e-6)  # in the cross-encoder's order
+    assert ranked.info()["reranker"]["library"] == "sentence-transformers"
+    models = {m["role"]: m for m in __import__("assistant.governance.register", fromlist=["x"])._models(ranked)}
+    assert models["재순위(교차 인코더)"]["weights_sha256"] == ranked.reranker.checksum
+
+
+def test_eval_reports_with_and_without_the_reranker(tiny, assistant):
+    ranked = assistant.clone(reranker_model=str(tiny["reranker"]))
+    result = run_eval(ranked, CORPUS / "qa.jsonl", generate=False)
+    assert set(result["by_retriever"]) == {"hybrid", "dense", "keyword", WITHOUT_RERANKER}
+    assert result["reranker"]["model"] == str(tiny["reranker"])
+    plain = run_eval(assistant, CORPUS / "qa.jsonl", generate=False)
+    assert result["by_retriever"][WITHOUT_RERANKER] == plain["by_retriever"]["hybrid"]
+
+
+def test_reranker_folder_missing_is_a_korean_error(tmp_path):
+    from assistant.errors import ModelMissing
+
+    bot = Assistant(Settings.load(env={}, index_dir=tmp_path, reranker_model=str(tmp_path / "nowhere")))
+    with pytest.raises(ModelMissing, match="재순위 모델 폴더"):
+        bot.reranker
