@@ -3,7 +3,6 @@ the models actually loaded (with weight checksums), every document in the live i
 where data lives. Nothing here is hand-maintained except the fixed policy texts below."""
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from urllib.parse import urlsplit
 
 from .audit import audit_path
 from ..errors import AssistantError
+from ..index.packaged_model import file_sha256
 
 PURPOSE = ("지자체 공무원과 민원인이 조례·법령·업무 매뉴얼·복지 안내 문서에서 근거 조문을 찾고, 인용된 원문으로 답을 "
            "확인하도록 돕는 문서 기반 안내 도구입니다. 행정 처분이나 수급 자격을 결정하지 않습니다.")
@@ -58,14 +58,6 @@ def _licence(package: str, fallback: str) -> str:
     return meta.get("License") or fallback
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _shown_endpoints(settings, public: bool) -> list[str]:
     """The generation servers as the register shows them: full addresses for staff, host names on the public page."""
     if not public:
@@ -99,7 +91,7 @@ def _models(assistant, public: bool = False) -> list[dict]:
                        "endpoint": ", ".join(_shown_endpoints(s, public)) or None})
         path = Path(s.llm_model_path) if s.llm_model_path else None
         if path and path.is_file():  # can take seconds for a multi-GB file; the register is built on request only
-            answer.update({"weights_file": path.name, "weights_sha256": _sha256(path)})
+            answer.update({"weights_file": path.name, "weights_sha256": file_sha256(path)})
     models.append(answer)
     return models
 

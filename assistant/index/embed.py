@@ -15,6 +15,7 @@ import logging
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -244,6 +245,20 @@ class Embedder:
         return cls(settings.embed_model, settings.embed_backend, settings.device,
                    settings.threads if threads is None else threads, settings.embed_batch,
                    settings.model_cache_dir or None)
+
+
+@contextmanager
+def loading(subject: str, model: str):
+    """Whatever a loader raises becomes one Korean `ModelMissing` naming the model."""
+    try:
+        yield
+    except ModelMissing:
+        raise
+    except ImportError as exc:
+        raise ModelMissing(f"{subject}에 필요한 패키지가 없습니다: {exc.name}. `bash scripts/install.sh`로 설치해 "
+                           "주세요.") from exc
+    except Exception as exc:  # noqa: BLE001 - loaders raise many types (SafetensorError, HFValidationError, …)
+        raise ModelMissing(f"{subject}을 불러오지 못했습니다 ({model}): {exc}") from exc
 
 
 def folder_name(folder: Path) -> str:

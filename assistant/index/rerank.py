@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ModelMissing
 from . import packaged_model
-from .embed import QUIET_TOKENIZER, folder_name, force_offline, pick_device, weights_checksum, weights_of
+from .embed import QUIET_TOKENIZER, folder_name, force_offline, loading, pick_device, weights_checksum, weights_of
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ class Reranker:
         if not (folder / "config.json").is_file():
             raise ModelMissing(f"재순위 모델 폴더를 찾을 수 없습니다: {model} — sentence-transformers CrossEncoder 형식의 "
                                "로컬 폴더 경로를 지정해 주세요 (이 시스템은 모델을 인터넷에서 내려받지 않습니다).")
-        try:
+        with loading("재순위 모델", model):
             import torch
             from sentence_transformers import CrossEncoder
 
@@ -34,13 +34,6 @@ class Reranker:
                                              packaged_model.default_cache_dir())
             self._model = CrossEncoder(str(folder), device=self.device, local_files_only=True,
                                        processor_kwargs=QUIET_TOKENIZER)
-        except ImportError as exc:
-            raise ModelMissing(f"재순위 모델에 필요한 패키지가 없습니다: {exc.name}. `bash scripts/install.sh`로 "
-                               "설치해 주세요.") from exc
-        except ModelMissing:
-            raise
-        except Exception as exc:  # noqa: BLE001 - loaders raise many types (SafetensorError, HFValidationError, …)
-            raise ModelMissing(f"재순위 모델을 불러오지 못했습니다 ({model}): {exc}") from exc
         self.folder, self.name, self.batch = folder, folder_name(folder), batch
         log.info("reranker loaded", extra={"model": str(folder), "device": self.device})
 
