@@ -155,7 +155,8 @@ class Assistant:
     def clone(self, **changes) -> "Assistant":
         """The same loaded models with other settings (another index, backend or audit choice)."""
         other = Assistant(self.settings.replace(**changes))
-        for name in ("embedder", "tokenizer", "answerability"):
+        shared = ("embedder", "tokenizer", "answerability") + (() if "reranker_model" in changes else ("reranker",))
+        for name in shared:
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
         return other
