@@ -3,7 +3,6 @@ llama-index `RetrieverQueryEngine`, offline, with llama-index's global LLM and e
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
 import socket
 
@@ -21,6 +20,7 @@ from assistant.entrypoints.llama_index import (AssistantRetriever, CitingSynthes
 from assistant.errors import ConfigError  # noqa: E402
 
 from .conftest import CORPUS  # noqa: E402
+from .netguard import egress  # noqa: E402
 
 ORDINANCE = CORPUS / "ordinances" / "가온시_노인복지_증진_조례.md"
 PENSION = "기초연금은 몇 살부터 받을 수 있나요?"
@@ -40,29 +40,9 @@ def offline(monkeypatch):
 
     monkeypatch.setattr(li_settings, "resolve_llm", forbidden)
     monkeypatch.setattr(li_settings, "resolve_embed_model", forbidden)
-    connect, connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-    def local_only(address):
-        if isinstance(address, tuple) and address and address[0] != "localhost":
-            try:
-                loopback = ipaddress.ip_address(address[0]).is_loopback
-            except ValueError:
-                loopback = False
-            if not loopback:
-                raise PermissionError(f"network egress blocked in test: {address!r}")
-
-    def guarded(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            local_only(address)
-        return connect(self, address)
-
-    def guarded_ex(self, address):
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            local_only(address)
-        return connect_ex(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", guarded)
-    monkeypatch.setattr(socket.socket, "connect_ex", guarded_ex)
+    monkeypatch.setattr(socket.socket, "connect", egress.guarded(socket.socket.connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", egress.guarded(socket.socket.connect_ex))
+    monkeypatch.setattr(socket, "getaddrinfo", egress.guarded_getaddrinfo(socket.getaddrinfo))
     yield
     assert li_settings.Settings._llm is None and li_settings.Settings._embed_model is None
 
