@@ -109,3 +109,13 @@ def test_corrupt_local_folder_is_a_korean_error(tmp_path):
     shutil.rmtree(folder / "1_Pooling", ignore_errors=True)
     with pytest.raises(ModelMissing, match="불러오지 못했습니다"):
         Embedder(str(folder), backend="torch")
+
+
+def test_processes_starting_together_convert_once(tmp_path):
+    """API workers start side by side on a fresh machine: one converts, the other waits and uses the result."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        folders = pool.map(packaged_model.ensure_folder, [tmp_path, tmp_path])
+    assert folders[0] == folders[1] and not packaged_model.verify_folder(folders[0])
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".convert-")] == []

