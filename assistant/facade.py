@@ -219,11 +219,12 @@ class Assistant:
         from .index.store import IndexFolder, read_manifest
 
         gen = IndexFolder(self.settings.index_dir).current()
+        manifest = read_manifest(gen) if gen else None
         out = {"index_dir": str(self.settings.index_dir), "generation": gen.name if gen else None,
-               "manifest": read_manifest(gen) if gen else None, "backend": self.settings.backend,
+               "manifest": manifest, "backend": self.settings.backend,
                "embedder": self.embedder.describe(),
                "reranker": self.reranker.describe() if self.reranker else None,
-               "index_embedder": read_manifest(gen)["embedding"] if gen else None,
+               "index_embedder": manifest["embedding"] if manifest else None,
                "dense_search": self.index.dense.kind if gen else None,
                "external_services": self.settings.llm_endpoints or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
         return out

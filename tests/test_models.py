@@ -14,6 +14,7 @@ import pytest
 from assistant import Assistant, Settings
 from assistant.errors import IndexMismatch
 from assistant.evaluation.evaluate import WITHOUT_RERANKER, run_eval
+from assistant.governance import register
 
 from .conftest import CORPUS, ROOT, cli_env
 from .tiny_models import tiny_cross_encoder, tiny_embedder
@@ -73,7 +74,7 @@ def test_a_local_cross_encoder_orders_the_fused_candidates(tiny, assistant):
     scores = ranked.reranker.scores(question, [h.chunk.embed_text for h in hits])
     assert np.all(np.diff(scores) <= 1e-6)  # in the cross-encoder's order
     assert ranked.info()["reranker"]["library"] == "sentence-transformers"
-    models = {m["role"]: m for m in __import__("assistant.governance.register", fromlist=["x"])._models(ranked)}
+    models = {m["role"]: m for m in register._models(ranked)}
     assert models["재순위(교차 인코더)"]["weights_sha256"] == ranked.reranker.checksum
 
 
