@@ -20,6 +20,23 @@ REFUSAL = "문서에서 확인할 수 없습니다."
 PHONE = re.compile(r"(?:☎\s*)?(?:\d{2,4}-\d{3,4}-\d{4}|\d{3,4}(?:-\d{4})?(?=\)|$|\s))")
 
 
+OUTCOMES = ("answer", "choose", "refuse")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One of several documents that answer a question which names none of them: the client shows it as a choice
+    that asks `question` (the same question with the document named) again."""
+
+    source: str
+    title: str
+    anchor: str
+    question: str
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -33,9 +50,16 @@ class Answer:
     hits: tuple[Hit, ...] = field(default=(), compare=False, repr=False)
     features: tuple[float, ...] = field(default=(), compare=False, repr=False)  # what the answerability model read
     context: dict | None = None  # the subject and documents carried from earlier turns of a conversation
+    candidates: tuple[Candidate, ...] = ()  # with outcome "choose": the documents to pick from
+
+    @property
+    def outcome(self) -> str:
+        """"answer", "choose" (several documents answer a question that names none: pick one) or "refuse"."""
+        return "refuse" if self.refused else "choose" if self.candidates else "answer"
 
     def to_json(self) -> dict:
-        return {"answer": self.answer, "citations": [asdict(c) for c in self.citations], "refused": self.refused,
+        return {"answer": self.answer, "outcome": self.outcome, "candidates": [c.to_json() for c in self.candidates],
+                "citations": [asdict(c) for c in self.citations], "refused": self.refused,
                 "referral": self.referral, "model": self.model, "timings_ms": self.timings_ms,
                 "support": round(self.support, 3)}
 
