@@ -34,3 +34,13 @@ class BadQuestion(AssistantError):
 
 class BackendUnavailable(AssistantError):
     pass
+
+
+class IndexDamaged(AssistantError):
+    """A file of the index differs from what was written (bit rot, truncation, a half-copied folder) or cannot be
+    read: nothing is answered from it. The message names the file and the fix."""
+
+
+class DiskFull(AssistantError):
+    """Not enough free space for an ingest: checked before it starts and caught if the disk still fills mid-way
+    (the partial generation and this run's cache rows are removed; the live generation is untouched)."""

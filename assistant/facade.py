@@ -29,6 +29,7 @@ class Assistant:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._index: SearchIndex | None = None
+        self._index_live: str | None = None  # what CURRENT named when self._index was loaded
 
     @functools.cached_property
     def embedder(self):
@@ -68,20 +69,48 @@ class Assistant:
 
     @property
     def index(self) -> SearchIndex:
-        """The live generation; reloaded when an ingest has published a newer one."""
-        from .index.store import IndexFolder
+        """The live generation, or the newest older intact one while the live one is damaged (`index_health` says
+        why); reloaded when an ingest has published a newer one."""
+        from .index.integrity import live_name
 
-        current = IndexFolder(self.settings.index_dir).current()
-        if self._index is None or current is None or current.name != self._index.generation:
-            self._index = SearchIndex(self.settings.index_dir, self.embedder, self.settings.threads, self.settings)
+        current = live_name(self.settings.index_dir)
+        if self._index is None or current is None or current != self._index_live:
+            self._index, self._index_live = self._load_index(), current
         return self._index
 
+    def _load_index(self) -> SearchIndex:
+        """A read error the checks could not foresee (a generation written before checksums were recorded) is a
+        damaged generation too: passed over for the next intact one, or IndexDamaged naming it when none is left."""
+        import sqlite3
+        import zipfile
+
+        from .index import integrity
+
+        root = self.settings.index_dir
+        for _ in range(len(integrity.generations(root)) + 1):
+            served = integrity.serve(root)
+            try:
+                return SearchIndex(root, self.embedder, self.settings.threads, self.settings)
+            except (sqlite3.Error, OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, EOFError,
+                    zipfile.BadZipFile) as exc:
+                log.debug("index.load_failed", exc_info=True)  # the traceback, for `--verbose`
+                integrity.forget(served.generation, integrity.Problem(
+                    "(읽기)", f"읽는 중 오류가 났습니다 ({type(exc).__name__}: {str(exc)[:200]})"))
+        integrity.serve(root)  # raises IndexDamaged: every generation failed to load
+        raise AssertionError("unreachable")
+
+    def index_health(self) -> dict:
+        """ok · degraded (an older generation served, and why) · damaged · missing: admin page, info, /readyz."""
+        from .index.integrity import health
+
+        return health(self.settings.index_dir)
+
     def ingest(self, paths: Iterable[Path] | None = None, keep_missing: bool = False, dry_run: bool = False,
-               progress: Progress | None = None, by: str | None = None) -> IngestReport:
+               progress: Progress | None = None, by: str | None = None, rebuild: bool = False) -> IngestReport:
         paths = list(paths or [self.settings.corpus_dir])
         self.load_models()
         indexer = Indexer(self.settings, self.embedder, self.tokenizer, derived=(write_services,))
-        report = indexer.sync(paths, keep_missing, dry_run, progress, by)
+        report = indexer.sync(paths, keep_missing, dry_run, progress, by, rebuild)
         self._index = None
         return report
 
@@ -216,11 +245,13 @@ class Assistant:
         return stream.result
 
     def info(self) -> dict:
-        from .index.store import IndexFolder, read_manifest
+        from .index.store import read_manifest
 
-        gen = IndexFolder(self.settings.index_dir).current()
+        health = self.index_health()  # the generation answers come from, checked (the live one, or a fallback)
+        gen = self.settings.index_dir / health["served_generation"] if health["served_generation"] else None
         manifest = read_manifest(gen) if gen else None
         out = {"index_dir": str(self.settings.index_dir), "generation": gen.name if gen else None,
+               "integrity": health,
                "manifest": manifest, "backend": self.settings.backend,
                "embedder": self.embedder.describe(),
                "reranker": self.reranker.describe() if self.reranker else None,

@@ -33,6 +33,9 @@ class Settings:
     # ingestion
     chunk_max_chars: int = 700
     max_file_mb: int = 50
+    # generations kept on disk, the live one included: a damaged live generation falls back to the newest older
+    # intact one (pruning never removes that one for a damaged one)
+    keep_generations: int = 2
     # vector store
     vector_store: str = "faiss"  # faiss | milvus
     milvus_uri: str = ""  # "" = milvus-lite inside each generation; else a cluster, e.g. "http://milvus.internal:19530"
@@ -111,6 +114,8 @@ class Settings:
         if unknown:
             raise ConfigError(f"알 수 없는 설정 항목: {', '.join(sorted(unknown))}")
         settings = cls(**{name: _coerce(known[name], value) for name, value in values.items()})
+        if settings.keep_generations < 1:
+            raise ConfigError(f"keep_generations는 1 이상이어야 합니다: {settings.keep_generations}")
         if settings.vector_store not in ("faiss", "milvus"):
             raise ConfigError(f"vector_store는 faiss 또는 milvus여야 합니다: {settings.vector_store!r}")
         return settings

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -11,7 +12,9 @@ from ..errors import AssistantError, BadQuestion
 from ..settings import Settings
 from . import log as logsetup
 from .cli_governance import add_commands as add_governance_commands
+from .cli_index import add_commands as add_index_commands
 from .cli_welfare import add_commands as add_welfare_commands
+from .payloads import hit_json
 
 EXAMPLES = {
     "ingest": "assistant ingest corpora/ --index index/",
@@ -47,7 +50,7 @@ def cmd_ingest(args, assistant) -> int:
         bar.update(done - bar.n)
 
     report = assistant.ingest(args.paths or None, keep_missing=args.keep_missing, dry_run=args.dry_run,
-                              progress=progress)
+                              progress=progress, rebuild=args.rebuild)
     if bar:
         bar.close()
     data = report.to_json()
@@ -63,12 +66,6 @@ def cmd_ingest(args, assistant) -> int:
     emit(args, data, "\n".join(lines))
     ingested = data["added"] + data["updated"] + data["unchanged"]
     return 1 if ingested == 0 and not args.dry_run else 0
-
-
-def hit_json(hit) -> dict:
-    c = hit.chunk
-    return {"source": c.source, "title": c.title, "anchor": c.anchor, "page": c.page, "score": round(hit.score, 5),
-            "text": c.text, "doc_type": c.doc_type, "department": c.department, "effective_date": c.effective_date}
 
 
 def cmd_retrieve(args, assistant) -> int:
@@ -218,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--config", type=Path, help="설정 파일 (TOML, 기본 assistant.toml)")
     common.add_argument("--json", action="store_true", help="결과를 JSON으로 stdout에 출력")
     common.add_argument("--quiet", action="store_true", help="진행 표시줄을 숨김")
+    common.add_argument("--verbose", action="store_true", help="오류의 자세한 내용(traceback)을 로그(stderr)에 남김")
     parser = argparse.ArgumentParser(prog="assistant", description="지자체 문서 기반 행정 도우미 (오프라인)")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -231,6 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="*", type=Path)
     p.add_argument("--keep-missing", action="store_true", help="폴더에서 사라진 문서를 색인에서 지우지 않음")
     p.add_argument("--dry-run", action="store_true", help="쓰지 않고 계획만 보여 줌")
+    p.add_argument("--rebuild", action="store_true",
+                   help="현재 세대를 읽지 않고 원본 문서에서 새 세대를 만듦 (손상된 색인의 복구; 임베딩 캐시가 온전하면 재사용)")
     p = add("retrieve", "검색만 합니다 (모델 답변 없음)", cmd_retrieve)
     p.add_argument("question")
     p.add_argument("--k", type=int, default=5)
@@ -273,20 +273,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", default="127.0.0.1")
     p.add_argument("--kiosk", action="store_true", help="민원 안내 키오스크 화면으로 시작")
     add_governance_commands(sub, common)
+    add_index_commands(sub, common)
     add_welfare_commands(sub, common)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    verbose = getattr(args, "verbose", False)
     try:
         settings = Settings.load(args.config, index_dir=args.index)
-        logsetup.configure(settings.log_level)
+        logsetup.configure("DEBUG" if verbose else settings.log_level)
         from ..facade import Assistant
 
         return args.func(args, Assistant(settings))
     except AssistantError as exc:
+        if verbose:
+            logging.getLogger(__name__).error("command.failed", exc_info=exc)
         print(f"오류: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - no traceback reaches a user: one line, the rest with --verbose
+        if verbose:
+            logging.getLogger(__name__).error("command.crashed", exc_info=exc)
+        print(f"오류: 예상하지 못한 문제로 명령을 끝내지 못했습니다 ({type(exc).__name__}: {str(exc)[:300]}). "
+              f"--verbose로 다시 실행하면 자세한 내용이 로그에 남습니다.", file=sys.stderr)
+        return 3

@@ -8,7 +8,9 @@ import json
 import logging
 import os
 import platform
+import shutil
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -20,12 +22,15 @@ import numpy as np
 from ingest import Chunk, load_documents
 from ingest.diff import article_diff
 
+from ..errors import IndexDamaged
 from ..settings import Settings
+from . import integrity, space
 from .embed import Embedder
 from .history import History
 from .keyword import TOKENIZER_VERSION, BM25Index, KoreanTokenizer
 from .milvus_store import make_dense_index
-from .store import CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, read_docstore, write_docstore
+from .store import (CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, cache_damaged, read_docstore,
+                    set_aside_damaged_cache, write_docstore, write_manifest)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -45,12 +50,15 @@ class IngestReport:
     seconds: float = 0.0
     dry_run: bool = False
     generation: str | None = None
+    rebuilt: bool = False  # `--rebuild`: written from the documents alone, not from the live generation
+    cache_set_aside: bool = False  # the embedding cache failed its check and was renamed; everything re-embedded
 
     def to_json(self) -> dict:
         return {"added": len(self.added), "updated": len(self.updated), "removed": len(self.removed),
                 "unchanged": len(self.unchanged), "renamed": len(self.renamed), "chunks": self.chunks,
                 "embedded": self.embedded, "failed": list(self.failed), "seconds": round(self.seconds, 2),
-                "dry_run": self.dry_run, "generation": self.generation,
+                "dry_run": self.dry_run, "generation": self.generation, "rebuilt": self.rebuilt,
+                "cache_set_aside": self.cache_set_aside,
                 "documents": {"added": list(self.added), "updated": list(self.updated),
                               "removed": list(self.removed), "unchanged": list(self.unchanged),
                               "renamed": [{"from": a, "to": b} for a, b in self.renamed]},
@@ -86,15 +94,16 @@ class Indexer:
         self.derived = tuple(derived)  # files computed from the chunks into each new generation (welfare services)
 
     def sync(self, paths: Iterable[Path], keep_missing: bool = False, dry_run: bool = False,
-             progress: Progress | None = None, by: str | None = None) -> IngestReport:
+             progress: Progress | None = None, by: str | None = None, rebuild: bool = False) -> IngestReport:
         started = time.perf_counter()
-        folder = IndexFolder(self.settings.index_dir)
+        folder = IndexFolder(self.settings.index_dir, self.settings.keep_generations)
         paths = [Path(p) for p in paths]
         # Naming single files adds or updates them; naming a folder makes the index mirror it.
         keep_missing = keep_missing or all(p.is_file() for p in paths)
         with folder.lock():
             live = folder.current()
-            old_docs, old_chunks = read_docstore(live) if live else ([], [])
+            base = None if rebuild else self._base(folder.root, live)
+            old_docs, old_chunks = self._read_base(folder.root, base)
             batch = load_documents(paths, self.settings.chunk_max_chars, self.settings.max_file_mb * 2**20)
             crash_point("parsed")
             failed_sources = {f.source for f in batch.failures}
@@ -119,38 +128,106 @@ class Indexer:
             report = dict(added=added, updated=updated, removed=removed, unchanged=unchanged, renamed=renamed,
                           changes=changes, chunks=len(chunks), failed=tuple({"source": f.source, "error": f.error}
                                                                             for f in batch.failures))
-            # an index built by another chunker or model is rebuilt even when no document changed
-            current = live is not None and self._compatible(live)
+            # an index built by another chunker or model is rebuilt even when no document changed, and so is one
+            # whose live generation is damaged (base is then an older one, or none)
+            current = live is not None and base == live and self._compatible(live)
             nothing_changed = current and not (added or updated or removed or renamed)
             if dry_run or not chunks or nothing_changed:
                 return IngestReport(**report, dry_run=dry_run, seconds=time.perf_counter() - started,
                                     generation=live.name if live else None)
-            cache = Cache(folder.root / "cache.sqlite")
+            fresh_chunks = sum(len(new_by_source[s].chunks) for s in (*added, *updated) if s in new_by_source)
+            space.check_free(folder.root, space.estimate(chunks, len(chunks) if rebuild else fresh_chunks,
+                                                         self.embedder.dim, base, len(old_chunks)))
+            cache_path = folder.root / "cache.sqlite"
+            set_aside = rebuild and set_aside_damaged_cache(cache_path)
+            if set_aside:
+                log.warning("ingest.cache_set_aside", extra={"cache": str(cache_path)})
+            cache, gen = None, None
             try:
-                vectors, embedded = self._vectors(chunks, cache, progress)
-                crash_point("embedded")
-                tokens = self._tokens(chunks, cache)
+                cache = Cache(cache_path)
+                try:
+                    vectors, embedded = self._vectors(chunks, cache, progress)
+                    crash_point("embedded")
+                    tokens = self._tokens(chunks, cache)
+                except sqlite3.DatabaseError as exc:
+                    if space.is_disk_full(exc):
+                        raise
+                    raise cache_damaged(cache_path, exc) from exc
+                now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+                documents = self._document_rows(batch.documents, old_docs, kept, unchanged, now)
+                gen = folder.new_generation()
+                write_docstore(gen, documents, chunks)
+                for write in self.derived:
+                    write(gen, chunks)
+                np.save(gen / "vectors.npy", vectors)
+                dense = make_dense_index(self.settings).build(vectors, self.settings.threads)
+                dense.save(gen)
+                BM25Index.build(tokens).save(gen)
+                manifest = self._manifest(documents, chunks, dense.kind, now, base)
+                write_manifest(gen, manifest)  # last: sizes and checksums of everything above
+                crash_point("written")
+                final = folder.publish(gen, crash_point)
+            except BaseException as exc:
+                self._undo(folder.root, gen, cache, exc)
+                if space.is_disk_full(exc):
+                    raise space.disk_full(folder.root, exc, integrity.live_name(folder.root)) from exc
+                raise
             finally:
-                cache.close()
-            now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-            documents = self._document_rows(batch.documents, old_docs, kept, unchanged, now)
-            gen = folder.new_generation()
-            write_docstore(gen, documents, chunks)
-            for write in self.derived:
-                write(gen, chunks)
-            np.save(gen / "vectors.npy", vectors)
-            dense = make_dense_index(self.settings).build(vectors, self.settings.threads)
-            dense.save(gen)
-            BM25Index.build(tokens).save(gen)
-            manifest = self._manifest(documents, chunks, dense.kind, now, live)
-            (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-            crash_point("written")
-            final = folder.publish(gen, crash_point)
+                if cache is not None:
+                    cache.close()
             result = IngestReport(**report, embedded=embedded, seconds=time.perf_counter() - started,
-                                  generation=final.name)
-            self._record(folder.root, result, old_by_source, new_by_source, old_chunks_by_source, by)
+                                  generation=final.name, rebuilt=rebuild, cache_set_aside=set_aside)
+            try:
+                self._record(folder.root, result, old_by_source, new_by_source, old_chunks_by_source, by)
+            except (OSError, sqlite3.Error) as exc:
+                # the new generation is live and answering; only the admin page's history row is missing
+                if not space.is_disk_full(exc):
+                    raise
+                log.warning("ingest.history_not_written", extra={"error": str(exc)})
         log.info("ingest.done", extra={"chunks": len(chunks), "embedded": embedded, "generation": final.name})
         return result
+
+    def _base(self, root: Path, live: Path | None) -> Path | None:
+        """The generation the new one starts from: the live one if it checks out, else the newest older intact
+        one (what is being served); with none, only `--rebuild` may go on."""
+        if live is None:
+            return None
+        check = integrity.checked(live)
+        if check.ok:
+            return live
+        for gen in integrity.generations(root):
+            if gen.name < live.name and integrity.checked(gen).ok:
+                log.warning("ingest.base_fallback", extra={"live": live.name, "base": gen.name,
+                                                           "problem": str(check.problems[0])})
+                return gen
+        raise IndexDamaged(f"현재 세대 {live.name}의 {check.problems[0]}. 손상된 세대 위에 이어서 색인하지 "
+                           f"않습니다. {integrity.fix_hint(root)}")
+
+    @staticmethod
+    def _read_base(root: Path, base: Path | None) -> tuple[list[dict], list[Chunk]]:
+        if base is None:
+            return [], []
+        try:
+            return read_docstore(base)
+        except sqlite3.DatabaseError as exc:  # an unsealed (older) generation can still be damaged
+            raise IndexDamaged(f"세대 {base.name}의 docstore.sqlite를 읽을 수 없습니다 ({exc}). "
+                               f"{integrity.fix_hint(root)}") from exc
+
+    @staticmethod
+    def _undo(root: Path, gen: Path | None, cache: Cache | None, exc: BaseException) -> None:
+        """After a failed write: the unfinished generation goes (unless it was already switched live), and on a
+        full disk so do the cache rows this run added, so the disk is left as it was found."""
+        if gen is not None:
+            final = gen.with_name(gen.name.replace(".building-", "gen-"))
+            for path in (gen, final):
+                if path.exists() and integrity.live_name(root) != path.name:
+                    shutil.rmtree(path, ignore_errors=True)
+        if cache is not None and space.is_disk_full(exc):
+            try:
+                cache.forget_added()
+            except sqlite3.Error as again:
+                log.warning("ingest.cache_not_cleaned", extra={"error": str(again)})
+        log.warning("ingest.failed", extra={"error": f"{type(exc).__name__}: {exc}", "cleaned": str(gen)})
 
     def _compatible(self, live: Path) -> bool:
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
@@ -237,7 +314,10 @@ class Indexer:
     def _manifest(self, documents, chunks, dense_kind, now, live) -> dict:
         created = now
         if live:
-            created = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("created_at", now)
+            try:
+                created = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("created_at", now)
+            except (OSError, ValueError):
+                pass
         by_type: dict[str, int] = {}
         for d in documents:
             by_type[d["doc_type"]] = by_type.get(d["doc_type"], 0) + 1

@@ -5,6 +5,7 @@ load, chunks and documents in SQLite, vectors in FAISS, the keyword index, and a
     INDEX/LOCK             held by the one ingest that may write
     INDEX/cache.sqlite     embeddings and keyword tokens by content hash: nothing is embedded twice
     INDEX/gen-…/           manifest.json, docstore.sqlite, vectors.npy, dense.faiss, keyword.npz
+                           (the manifest, written last, records each file's size and checksum: integrity.py)
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numpy as np
 
 from ingest import Chunk
 
-from ..errors import IndexBusy, IndexMismatch, IndexMissing
+from ..errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing
 
 FORMAT_VERSION = 1
 CHUNKER_VERSION = "structure-1"
@@ -50,8 +51,9 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 class IndexFolder:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, keep_generations: int = 2):
         self.root = Path(root)
+        self.keep_generations = max(1, keep_generations)
 
     def current(self) -> Path | None:
         marker = self.root / "CURRENT"
@@ -95,22 +97,55 @@ class IndexFolder:
         return final
 
     def prune(self, keep: set[str]) -> None:
-        """Drop unfinished generations and all but the live and the previous one."""
-        gens = sorted(p for p in self.root.glob("gen-*") if p.is_dir())
-        keep = set(keep) | {p.name for p in gens[-2:]}
-        for path in list(self.root.glob(".building-*")) + gens:
+        """Drop unfinished generations and all but the live one and the newest `keep_generations - 1` older ones
+        that check out: a damaged generation never takes the place of the intact one a damaged live one falls
+        back to (integrity.serve)."""
+        from .integrity import checked, generations
+
+        keep = set(keep)
+        spare = self.keep_generations - 1
+        for gen in generations(self.root):
+            if spare <= 0:
+                break
+            if gen.name not in keep and checked(gen).ok:
+                keep.add(gen.name)
+                spare -= 1
+        for path in list(self.root.glob(".building-*")) + generations(self.root):
             if path.name not in keep:
                 shutil.rmtree(path, ignore_errors=True)
 
 
 class Cache:
-    """Embeddings and keyword tokens by content hash, shared by all generations of one index."""
+    """Embeddings and keyword tokens by content hash, shared by all generations of one index. The keys a run adds
+    are remembered so that a run the disk stopped can take its rows back out (`forget_added`)."""
 
     def __init__(self, path: Path):
-        self.db = sqlite3.connect(path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
-        self.db.execute("CREATE TABLE IF NOT EXISTS tok (key TEXT PRIMARY KEY, toks TEXT)")
+        self.path = path
+        self.added: dict[str, list[str]] = {"emb": [], "tok": []}
+        try:
+            self.db = sqlite3.connect(path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+            self.db.execute("CREATE TABLE IF NOT EXISTS tok (key TEXT PRIMARY KEY, toks TEXT)")
+        except sqlite3.DatabaseError as exc:
+            from .space import is_disk_full
+
+            if is_disk_full(exc):
+                raise
+            raise cache_damaged(path, exc) from exc
+
+    def forget_added(self) -> None:
+        """Delete the rows this run added, then give their pages and the write-ahead log back to the disk."""
+        with self.db:
+            for table, keys in self.added.items():
+                for i in range(0, len(keys), 500):
+                    part = keys[i:i + 500]
+                    self.db.execute(f"DELETE FROM {table} WHERE key IN ({','.join('?' * len(part))})", part)
+        self.added = {"emb": [], "tok": []}
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        with contextlib.suppress(sqlite3.Error):  # needs room for a copy; the freed pages are reused otherwise
+            self.db.execute("VACUUM")
+            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def get_vectors(self, keys: list[str], dim: int) -> dict[str, np.ndarray]:
         out = {}
@@ -127,6 +162,7 @@ class Cache:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
                                 [(k, np.asarray(v, np.float32).tobytes()) for k, v in items.items()])
+        self.added["emb"] += list(items)
 
     def get_tokens(self, keys: list[str]) -> dict[str, list[str]]:
         out = {}
@@ -141,9 +177,36 @@ class Cache:
         with self.db:
             self.db.executemany("INSERT OR REPLACE INTO tok VALUES (?, ?)",
                                 [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+        self.added["tok"] += list(items)
 
     def close(self) -> None:
         self.db.close()
+
+
+def cache_damaged(path: Path, exc: Exception) -> IndexDamaged:
+    return IndexDamaged(f"임베딩 캐시 {path.name}를 읽을 수 없습니다 ({exc}). `assistant ingest --rebuild --index "
+                        f"{path.parent}`는 손상된 캐시를 옆으로 옮기고 문서를 새로 임베딩합니다.")
+
+
+def set_aside_damaged_cache(path: Path) -> bool:
+    """`ingest --rebuild`: a cache that fails SQLite's own check is renamed (kept for inspection), not trusted."""
+    from .integrity import cache_check
+
+    if cache_check(path)["ok"]:
+        return False
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            os.replace(part, path.with_name(f"{path.name}.damaged-{stamp}{suffix}"))
+    return True
+
+
+def write_manifest(gen: Path, manifest: dict) -> None:
+    """Last file of a generation, written atomically, with the sizes and checksums of all the others."""
+    from .integrity import MANIFEST, seal
+
+    write_atomic(gen / MANIFEST, json.dumps(seal(manifest, gen), ensure_ascii=False, indent=2).encode("utf-8"))
 
 
 def write_docstore(gen: Path, documents: list[dict], chunks: list[Chunk]) -> None:
@@ -186,10 +249,11 @@ def check_manifest(manifest: dict, model_id: str, dim: int, root: Path) -> None:
 
 
 def live_generation(root: Path) -> Path:
-    gen = IndexFolder(root).current()
-    if gen is None:
-        raise IndexMissing(f"색인이 없습니다: {root}. 먼저 `assistant ingest --index {root}`를 실행해 주세요.")
-    return gen
+    """The generation to answer from: the live one when its files check out, else the newest older intact one
+    (integrity.serve says why); IndexMissing / IndexDamaged otherwise."""
+    from .integrity import serve
+
+    return serve(root).generation
 
 
 def chunk_dict(chunk: Chunk) -> dict:
@@ -202,7 +266,12 @@ def check_consistency(root: Path) -> dict:
     from .keyword import BM25Index
     from .milvus_store import load_dense_index
 
-    gen = live_generation(root)
+    from .integrity import check_generation
+
+    gen = IndexFolder(root).current()  # the live one itself, not a fallback
+    assert gen is not None, "no live generation"
+    check = check_generation(gen, checksums=True)
+    assert check.ok, f"damaged: {check.problems}"
     manifest = read_manifest(gen)
     documents, chunks = read_docstore(gen)
     ids = [c.chunk_id for c in chunks]
