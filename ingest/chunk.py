@@ -80,12 +80,17 @@ def statute_units(section: Section, budget: int) -> list[Unit]:
     return units
 
 
+def is_field_heading(text: str) -> bool:
+    return text.startswith("[") and text.endswith("]")
+
+
 def field_units(section: Section, budget: int) -> list[Unit]:
-    """Welfare services split at their fields (`[지원 대상]` lines); manuals at their lines."""
+    """Welfare services split at their fields (`[지원 대상]` lines); manuals at their lines. A field's heading stays
+    a line of its own at the head of its first unit, also when a long field is cut."""
     units: list[Unit] = []
     field = None
     for line in section.lines:
-        if line.text.startswith("[") and line.text.endswith("]"):
+        if is_field_heading(line.text):
             field = line.text[1:-1]
             units.append(Unit((line.text,), (field,), None, line.page))
         elif units and units[-1].labels[0] == field and field is not None:
@@ -93,7 +98,49 @@ def field_units(section: Section, budget: int) -> list[Unit]:
             units[-1] = Unit(last.lines + (line.text,), last.labels + (field,), None, last.page)
         else:
             units.append(Unit((line.text,), (field or "",), None, line.page))
-    return [piece for unit in units for piece in split_long(unit, budget)]
+    out: list[Unit] = []
+    for unit in units:
+        heading = unit.lines[:1] if is_field_heading(unit.lines[0]) else ()
+        body = Unit(unit.lines[len(heading):], unit.labels[len(heading):], None, unit.page)
+        if not heading or not body.lines or unit.size <= budget:
+            out.extend(split_long(unit, budget) if not heading else [unit])
+            continue
+        parts = split_long(body, budget - len(heading[0]) - 1)
+        out.append(Unit(heading + parts[0].lines, unit.labels[:1] + parts[0].labels, None, unit.page))
+        out.extend(parts[1:])
+    return out
+
+
+def service_pieces(units: list[Unit], budget: int) -> list[list[Unit]]:
+    """A welfare guide's fields, one to a piece: "who", "how much", "where to apply" are asked separately, and a
+    chunk holding several fields is found for all of them and quoted for the wrong one. A field of one line or none
+    (a phone number under 문의처) is too thin to stand alone and rides with the next field (the last with the one
+    before); a field longer than a chunk is cut at its lines."""
+    fields: list[list[Unit]] = []
+    for unit in units:
+        if not fields or is_field_heading(unit.lines[0]):
+            fields.append([unit])
+        else:
+            fields[-1].append(unit)
+    pieces: list[list[Unit]] = []
+    for units_of_field in fields:
+        current: list[Unit] = []
+        for unit in units_of_field:
+            if current and sum(u.size for u in current) + unit.size > budget:
+                pieces.append(current)
+                current = []
+            current.append(unit)
+        pieces.append(current)
+    thin = lambda piece: sum(len(u.lines) for u in piece) <= 2  # noqa: E731 - a heading and one line
+    out: list[list[Unit]] = []
+    for piece in pieces:
+        if out and thin(out[-1]) and is_field_heading(piece[0].lines[0]):
+            out[-1] = out[-1] + piece
+        else:
+            out.append(piece)
+    if len(out) > 1 and thin(out[-1]):
+        out[-2:] = [out[-2] + out[-1]]
+    return out
 
 
 def piece_anchor(section: Section, units: list[Unit], whole: bool) -> str:
@@ -124,20 +171,25 @@ def size_section(section: Section, max_chars: int) -> list[tuple[str, str, int |
     header = section.header
     body = [x.text for x in section.lines]
     whole = "\n".join([header] + body)
-    if len(whole) <= max_chars:
-        return [(section.anchor, whole, section.page)]
     budget = max(200, max_chars - len(header) - 1)
-    units = statute_units(section, budget) if section.kind in ("article", "addenda", "annex") \
-        else field_units(section, budget)
-    pieces, current = [], []
-    for unit in units:
-        size = sum(u.size for u in current) + unit.size
-        if current and size > budget:
+    if section.kind == "service":
+        pieces = service_pieces(field_units(section, budget), budget)
+        if len(pieces) == 1 and len(whole) <= max_chars:
+            return [(section.anchor, whole, section.page)]
+    elif len(whole) <= max_chars:
+        return [(section.anchor, whole, section.page)]
+    else:
+        units = statute_units(section, budget) if section.kind in ("article", "addenda", "annex") \
+            else field_units(section, budget)
+        pieces, current = [], []
+        for unit in units:
+            size = sum(u.size for u in current) + unit.size
+            if current and size > budget:
+                pieces.append(current)
+                current = []
+            current.append(unit)
+        if current:
             pieces.append(current)
-            current = []
-        current.append(unit)
-    if current:
-        pieces.append(current)
     out = []
     for piece in pieces:
         lines = [header]

@@ -13,6 +13,30 @@ from .limits import MIN_TEXT_CHARS
 
 log = logging.getLogger(__package__)  # "ingest.readers": the logger name these records have always carried
 
+# pypdf can run a heading into the sentence before it ("받을 수 없습니다.### 지원 내용")
+GLUED_HEADING = re.compile(r"(?<=[.!?다요」)\]])[ \t]*(?=#{1,6}[ \t]+\S)")
+# lines that start something of their own: headings, fields, bullets, 조/항/호/목 markers, notes
+LINE_START = re.compile(r"^\s*(?:#|\[|[-·•※○□■▶>]|[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.|제\s*\d+\s*조(?:의\s*\d+)?\s*[(（]|부\s*칙)")
+LINE_END = re.compile(r"[.!?:;다요」』)\]]\s*$")
+
+
+def unwrap(text: str) -> str:
+    """Undo the page layout's line wrapping: a line that runs to the page's width without ending its sentence
+    continues on the next line (Korean wraps between words), unless that line starts a heading, field, bullet or
+    article of its own. Headings glued to the line before get their own line. Quotes are then whole sentences."""
+    lines = GLUED_HEADING.sub("\n", text).split("\n")
+    lengths = sorted(len(x.strip()) for x in lines if len(x.strip()) >= 10)
+    width = lengths[int(0.75 * (len(lengths) - 1))] if lengths else 0  # a typical full line, not the longest
+    out: list[str] = []
+    for line in lines:
+        prev = out[-1].strip() if out else ""
+        wrapped = len(prev) >= max(25, 0.7 * width) and not LINE_END.search(prev) and not prev.startswith("#")
+        if out and wrapped and line.strip() and not LINE_START.match(line):
+            out[-1] = f"{out[-1].rstrip()} {line.strip()}"
+        else:
+            out.append(line)
+    return "\n".join(out)
+
 
 def read_pdf(path: Path, source: str) -> list[Page]:
     from pypdf import PdfReader
@@ -40,7 +64,7 @@ def read_pdf(path: Path, source: str) -> list[Page]:
             except Exception as exc:  # one unreadable page must not lose the others; it is logged, not hidden
                 log.warning("pdf.page_failed", extra={"source": source, "page": i + 1, "error": repr(exc)})
                 text, failed = "", failed + 1
-            pages.append(Page(i + 1, text))
+            pages.append(Page(i + 1, unwrap(text)))
     except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError, struct.error) as exc:
         raise CorruptDocument(source, f"PDF 구조 오류: {type(exc).__name__}") from exc
     if not pages:
