@@ -126,6 +126,11 @@ def stats_section(settings, language: str) -> None:
     require_admin(settings)
     st.subheader(t("admin_stats", language))
     assistant = get_assistant()
+    # a damaged live generation: answers come from an older intact one (degraded) or not at all (damaged); the
+    # reason names the file and the fix (`assistant ingest --rebuild`)
+    health = assistant.index_health() if hasattr(assistant, "index_health") else {}
+    if health.get("status") in ("degraded", "damaged"):
+        (st.warning if health["status"] == "degraded" else st.error)(health["reason"])
     try:
         documents = assistant.index.documents
         info = assistant.info()
