@@ -47,6 +47,18 @@ def test_keys_are_checked_and_only_their_hashes_are_kept(client):
     assert client.post("/v1/ingest", headers=auth("staff")).status_code == 403  # ingest needs admin
 
 
+def test_the_docs_page_loads_its_assets_from_this_server(client):
+    """Swagger UI, its CSS and favicon from the installed package (the browser test renders it offline)."""
+    import re
+
+    html = client.get("/docs").text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert {a.rsplit("/", 1)[-1] for a in assets} >= {"swagger-ui-bundle.js", "swagger-ui.css"}
+    assert all(a.startswith("/") for a in assets) and "cdn." not in html and "tiangolo" not in html
+    assert all(client.get(a).status_code == 200 for a in assets)
+    assert "/v1/ask" in client.get("/openapi.json").json()["paths"]
+
+
 def test_ask_answers_with_checked_citations_and_carries_a_conversation(client):
     first = client.post("/v1/ask", json={"question": "기초연금은 몇 살부터 받을 수 있나요?"}, headers=auth("staff")).json()
     assert set(first) >= {"answer", "citations", "refused", "referral", "model", "timings_ms", "conversation_id",

@@ -22,6 +22,8 @@ SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "browser-test-admin"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
+# the network cut off for the browser: anything but loopback (which Chromium never proxies) goes to a closed port
+OFFLINE = ["--proxy-server=http://127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
 
 
 def free_port() -> int:
@@ -30,13 +32,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 45) -> None:
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 45, path: str = "/_stcore/health") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
         try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+            with urllib.request.urlopen(f"{url}{path}", timeout=2) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -171,6 +173,58 @@ def test_pages_in_a_real_browser(server):
     for name in ("chat", "kiosk", "welfare", "admin", "register"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
     assert time.monotonic() - started < 90
+
+
+@pytest.fixture()
+def api_server(assistant, tmp_path):
+    """`assistant api` on loopback, with outbound connections blocked in the server process."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium fonts-noto-cjk; see scripts/install.sh)")
+    port = free_port()
+    env = cli_env(PYTHONPATH=f"{ROOT / 'tests' / 'netguard'}:{ROOT}", ASSISTANT_AUDIT_ENABLED="0")
+    log = (tmp_path / "api.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", "api", "--index", str(assistant.settings.index_dir),
+                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, path="/healthz")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def test_api_docs_page_works_offline(api_server):
+    """/docs renders Swagger UI from the installed package with the browser cut off from everything but loopback
+    (every other address goes to a closed proxy port), and asks for nothing outside 127.0.0.1."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import expect, sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    requested: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS + OFFLINE, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
+            page.set_default_timeout(30_000)
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(f"{api_server}/docs")
+            expect(page.locator(".swagger-ui .info .title")).to_contain_text("가온 행정 도우미 API")
+            expect(page.locator(".opblock-summary-path", has_text="/v1/ask").first).to_be_visible()
+            page.wait_for_load_state("networkidle")
+            page.screenshot(path=str(SHOTS / "api-docs.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (SHOTS / "api-docs.png").stat().st_size > 10_000
+    assert any(u.endswith("swagger-ui-bundle.js") for u in requested), requested
+    outside = [u for u in requested if urlsplit(u).hostname != "127.0.0.1" and not u.startswith(("data:", "blob:"))]
+    assert not outside, outside
 
 
 def hangul_renders(page) -> bool:

@@ -14,17 +14,18 @@ from collections.abc import Iterator
 
 from fastapi import Depends, FastAPI, File, Header, Request, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
 
 from ..answering.conversation import Conversation
 from ..answering.retrieve import Filters
-from ..errors import AssistantError, ConfigError
+from ..errors import AssistantError, ConfigError, DiskFull
 from ..facade import Assistant
 from ..index.uploads import UploadRejected, check_upload, save_upload
 from ..keys import ROLES
 from ..settings import Settings
-from .cli import hit_json
+from .payloads import hit_json
 
 MODEL_NAME = "sovereign-assistant"
 CONVERSATION_TTL_S = 30 * 60
@@ -142,7 +143,9 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     refusals = Counter("assistant_refusals", "Answers refused for lack of support", registry=registry)
     in_flight = Gauge("assistant_in_flight", "Requests being served", registry=registry)
     generation = Gauge("assistant_index_generation_info", "Live index generation", ["generation"], registry=registry)
-    app = FastAPI(title="가온 행정 도우미 API", version="1", description=__doc__)
+    # /docs with Swagger UI, its CSS and favicon served from the installed fastapi-offline package (FastAPI's default
+    # loads them from a CDN and fastapi's site: a blank page, and an attempt to leave the network, in an air-gapped office)
+    app = FastAPIOffline(title="가온 행정 도우미 API", version="1", description=__doc__)
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError):
@@ -240,7 +243,11 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
         except UploadRejected as exc:
             raise ApiError(400, str(exc)) from exc
         saved = [str(save_upload(settings, name, data).name) for name, data in uploads]
-        return {**assistant.ingest(by=f"api:{who.role}").to_json(), "uploaded": saved}
+        try:
+            report = assistant.ingest(by=f"api:{who.role}")
+        except DiskFull as exc:  # the live generation still answers; the caller learns what is missing
+            raise ApiError(507, str(exc)) from exc
+        return {**report.to_json(), "uploaded": saved}
 
     @app.get("/v1/models")
     def models(who: Caller = Depends(caller)):
@@ -289,6 +296,10 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             live = assistant.index.generation
         except AssistantError as exc:
             return JSONResponse({"status": "not ready", "error": str(exc)}, status_code=503)
+        health = assistant.index_health()
+        if health["status"] == "degraded":  # answering correctly from an older intact generation: ready, and why
+            return {"status": "degraded", "generation": live, "live_generation": health["live_generation"],
+                    "reason": health["reason"]}
         return {"status": "ready", "generation": live}
 
     @app.get("/metrics")
