@@ -14,6 +14,7 @@ from . import log as logsetup
 from .cli_governance import add_commands as add_governance_commands
 from .cli_index import add_commands as add_index_commands
 from .cli_welfare import add_commands as add_welfare_commands
+from .payloads import hit_json
 
 EXAMPLES = {
     "ingest": "assistant ingest corpora/ --index index/",
@@ -65,12 +66,6 @@ def cmd_ingest(args, assistant) -> int:
     emit(args, data, "\n".join(lines))
     ingested = data["added"] + data["updated"] + data["unchanged"]
     return 1 if ingested == 0 and not args.dry_run else 0
-
-
-def hit_json(hit) -> dict:
-    c = hit.chunk
-    return {"source": c.source, "title": c.title, "anchor": c.anchor, "page": c.page, "score": round(hit.score, 5),
-            "text": c.text, "doc_type": c.doc_type, "department": c.department, "effective_date": c.effective_date}
 
 
 def cmd_retrieve(args, assistant) -> int:
