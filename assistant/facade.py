@@ -16,13 +16,18 @@ from .answering.conversation import Conversation, SubjectReader
 from .answering.retrieve import Filters, Hit, Retriever, SearchIndex
 from .errors import BadQuestion
 from .governance.audit import audited
+from .governance.logins import ADMIN_LOGINS
 from .governance.privacy import mask_pii
 from .index.indexer import Indexer, IngestReport, Progress
+from .index.uploads import UploadRejected, check_upload, human_size, save_upload, upload_dir
 from .settings import Settings
 from .welfare.services import write_services
 
 log = logging.getLogger(__name__)
 ASK_MODES = ("staff", "kiosk")
+# what the surfaces use beside the Assistant, re-exported: the UI imports only the facade, errors and settings
+__all__ = ["ADMIN_LOGINS", "Assistant", "Filters", "UploadRejected", "check_upload", "human_size", "save_upload",
+           "upload_dir"]
 
 
 class Assistant:
@@ -243,6 +248,30 @@ class Assistant:
         for _ in stream:
             pass
         return stream.result
+
+    def welfare_finder(self, profile: dict) -> dict:
+        """The welfare services a citizen with `profile` may be eligible for, with the rule and the citation
+        (assistant/welfare/services.py; `assistant welfare`, the kiosk's finder, POST /v1/welfare)."""
+        from .welfare.services import find
+
+        return find(self, profile)
+
+    def register(self, public: bool = True) -> dict:
+        """The AI-use register entry of this deployment, built from the live system."""
+        from .governance.register import build_register
+
+        return build_register(self, public=public)
+
+    @staticmethod
+    def register_markdown(entry: dict) -> str:
+        from .governance.register import render_markdown
+
+        return render_markdown(entry)
+
+    @staticmethod
+    def mask(text: str) -> str:
+        """`text` with personal data replaced by typed placeholders (`[주민등록번호]` …)."""
+        return mask_pii(text)
 
     def info(self) -> dict:
         from .index.store import read_manifest

@@ -51,12 +51,12 @@ class PrivacyUnavailable(RuntimeError):
 
 
 def mask(text: str) -> str:
-    """The text with personal data masked (assistant.privacy.mask_pii). Fails closed: no masker, no text."""
+    """The text with personal data masked (`Assistant.mask`, assistant/governance/privacy.py). Fails closed: no masker, no text."""
     try:
-        from assistant.governance.privacy import mask_pii
+        from assistant.facade import Assistant
     except ImportError as exc:
         raise PrivacyUnavailable(str(exc)) from exc
-    out = mask_pii(text or "")
+    out = Assistant.mask(text or "")
     if isinstance(out, tuple):  # (masked, findings) style
         out = out[0]
     return getattr(out, "text", out)
@@ -119,7 +119,7 @@ def supported_suffixes(assistant) -> list[str]:
 
 def check_upload(settings: Settings, name: str, size: int, suffixes: list[str], language: str = "ko") -> str | None:
     """None when the file may be saved, else the reason in the screen's language (the check is the core's)."""
-    from assistant.index.uploads import UploadRejected, check_upload as check
+    from assistant.facade import UploadRejected, check_upload as check
 
     try:
         check(settings, name, size, suffixes)
@@ -139,7 +139,7 @@ def admin_enabled(settings: Settings) -> bool:
 
 def admin_login(settings: Settings, password: str) -> bool:
     """Checks the password unless logins are locked after repeated failures; every failure is audited."""
-    from assistant.governance.logins import ADMIN_LOGINS
+    from assistant.facade import ADMIN_LOGINS
     from ui.admin_hash import verify
 
     stored = settings.admin_password_hash
@@ -154,7 +154,7 @@ def admin_login(settings: Settings, password: str) -> bool:
 
 
 def admin_locked_for() -> int:
-    from assistant.governance.logins import ADMIN_LOGINS
+    from assistant.facade import ADMIN_LOGINS
 
     return ADMIN_LOGINS.locked_for()
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import streamlit as st
 
 from assistant.errors import AssistantError
-from assistant.index.uploads import human_size, save_upload, upload_dir
+from assistant.facade import human_size, save_upload, upload_dir
 from ui.common import (ADMIN_KEY, admin_enabled, admin_locked_for, admin_login, check_upload, doc_type_label,
                        get_assistant, is_admin, lang, load_settings, read_feedback, supported_suffixes)
 from ui.messages import t

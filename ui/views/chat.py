@@ -8,7 +8,7 @@ import html
 import streamlit as st
 
 from assistant.errors import AssistantError
-from assistant.answering.retrieve import Filters
+from assistant.facade import Filters
 from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type_label, export_markdown,
                        get_assistant, lang, load_settings, save_feedback)
 from ui.messages import t

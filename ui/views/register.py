@@ -12,12 +12,12 @@ from ui.messages import t
 @st.cache_data(ttl=300, show_spinner=False)
 def register_entry(generation: str | None, index_dir: str) -> tuple[dict, str] | None:
     """Cached per index generation for a few minutes: the entry hashes the model weights, which takes a moment."""
+    assistant = get_assistant()
     try:
-        from assistant.governance.register import build_register, render_markdown
+        reg = assistant.register(public=True)
     except ImportError:
         return None
-    reg = build_register(get_assistant(), public=True)
-    return reg, render_markdown(reg)
+    return reg, assistant.register_markdown(reg)
 
 
 def main() -> None:

@@ -1,5 +1,6 @@
 """The kiosk's welfare finder: a few questions, one per screen, answered with large buttons, then the services the
-finder (assistant/welfare/services.py) judges likely or worth checking, as cards with the guide's own words.
+finder (`Assistant.welfare_finder`, assistant/welfare/services.py) judges likely or worth checking, as cards with the
+guide's own words.
 
 Privacy: the answers live only in st.session_state under keys starting with "kiosk_" (so the kiosk's reset, on
 "처음으로" or after the idle timeout, forgets them); the profile built from them is passed to the finder in memory and
@@ -170,14 +171,13 @@ def card(service: dict, language: str) -> None:
 
 
 def results(language: str) -> None:
-    from assistant.welfare.services import find
     from ui.common import get_assistant
 
     given = answers()
     st.markdown(f"## {t('kiosk_wf_results_title', language)}")
     st.caption(t("kiosk_wf_used", language, summary=summary(given, language)))
     try:
-        services = find(get_assistant(), profile(given))["services"]
+        services = get_assistant().welfare_finder(profile(given))["services"]
     except AssistantError as exc:
         st.error(t("kiosk_wf_error", language, error=exc))
         return
