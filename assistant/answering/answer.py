@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass, field
 from ..errors import BackendUnavailable
 from ..index.keyword import answer_patterns
 from ..settings import Settings
+from .candidates import name_of, question_for, tied_documents
+from .asked import asked_sections, figure_fits, in_asked_section, section_of
 from .evidence import AMENDMENT_TAG, ARTICLE_BASE, MARKER, Citation, Evidence, EvidenceSelector
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, sentences
 from .retrieve import Hit
@@ -109,10 +111,14 @@ def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tupl
     if not wanted or not evidence:
         return [], ""
     best = max(evidence, key=lambda e: e.score).citation
+    asked = asked_sections(question)
+    if asked and section_of(best.anchor) and not in_asked_section(best.anchor, asked):
+        return [], ""  # a figure from another section of the guide would answer another question
     found: list[str] = []
     for m in FIGURE.finditer(best.quote):
         figure = figure_text(m)
-        if any(a.search(figure) for a in wanted) and not any(f.startswith(figure) for f in found):
+        if any(a.search(figure) for a in wanted) and figure_fits(question, figure) \
+                and not any(f.startswith(figure) for f in found):
             found.append(figure)
     return found[:limit], best.where if found else ""
 
@@ -130,10 +136,15 @@ class ExtractiveBackend:
         if figures:
             yield f"핵심: {' · '.join(figures)} ({where})\n\n"
         if mode == "kiosk":
+            # a line is introduced by the section it stands in ("신청 방법"), which is true of every line under it;
+            # an instruction-like lead would also fall on lines that only say what the city does
             yield f"{first.where}에 이렇게 안내되어 있어요.\n\n"
+            section = section_of(first.anchor)
             for e in evidence:
-                lead = "신청은 이렇게 하세요: " if e.citation.anchor.endswith("> 신청 방법") else ""
-                yield f"- {lead}{e.citation.quote} {e.citation.label}\n"
+                if section_of(e.citation.anchor) != section:
+                    section = section_of(e.citation.anchor)
+                    yield f"\n**{section}**\n\n"
+                yield f"- {e.citation.quote} {e.citation.label}\n"
             return
         yield f"{first.where}에 따르면 다음과 같습니다.\n\n"
         for e in evidence:
@@ -168,20 +179,25 @@ class AnswerStream:
         evidence = self._selector.select(self._query, self.hits)
         judged = self._judge(self._query, self.hits, [e.citation.quote for e in evidence]) if evidence else None
         support = judged.support if judged else 0.0
-        refused = not evidence or support < self.settings.min_support
+        choices = self._choices()
+        refused = not choices and (not evidence or support < self.settings.min_support)
         pieces: list[str] = []
         first_token = None
-        if self.mode == "kiosk" and not refused:
+        if self.mode == "kiosk" and not refused and not choices:
             evidence = evidence[:2] + application_steps(self.hits, evidence[:2])
         self._citations = [e.citation for e in evidence]
         self._model = self._backend.name
-        if refused:
+        if choices:
+            self._citations = [e.citation for _, e in choices]
+            self._model = "extractive"
+            stream = self._choose(choices)
+        elif refused:
             stream = self._refusal()
         elif getattr(self._backend, "generative", False):
             stream = self._generated(evidence)
         else:
             stream = self._backend.compose(self._query, evidence, self.mode)
-        if not refused:
+        if not refused and not choices:
             stream = itertools.chain(stream, self._change_notes(evidence))
         if self._context and self._context.lead:
             stream = itertools.chain([self._context.lead], stream)
@@ -198,8 +214,30 @@ class AnswerStream:
             timings_ms={"retrieve": round(self._retrieve_ms, 1), "first_token": round(first_token or total, 1),
                         "total": round(total, 1)},
             support=support, hits=tuple(self.hits), features=judged.features if judged else (),
-            context=self._context.to_json() if self._context else None)
+            context=self._context.to_json() if self._context else None,
+            candidates=tuple(Candidate(h.chunk.source, name_of(h), e.citation.anchor, question_for(self.question, h))
+                             for h, e in choices))
         self._on_result(self.result)
+
+    def _choices(self) -> list[tuple[Hit, Evidence]]:
+        """Several documents answer a question that names none: each with the line it would be answered from.
+        A follow-up that carried its subject named it already."""
+        if self._context and self._context.carried:
+            return []
+        out = []
+        for hit in tied_documents(self._query, self.hits, self._selector.tokenizer):
+            evidence = self._selector.select(self._query, [hit], max_quotes=1)
+            if evidence:
+                out.append((hit, evidence[0]))
+        return out if len(out) > 1 else []
+
+    def _choose(self, choices: list[tuple[Hit, Evidence]]) -> Iterator[str]:
+        if self.mode == "kiosk":
+            yield "여러 안내에 관련 내용이 있어요. 어느 것을 찾으시는지 골라 주세요.\n\n"
+        else:
+            yield f"이 질문에 답하는 문서가 {len(choices)}개 있습니다. 어느 문서를 말씀하시는지 골라 주세요.\n\n"
+        for hit, e in choices:
+            yield f"- {e.citation.where}: {e.citation.quote} {e.citation.label}\n"
 
     def _generated(self, evidence: list[Evidence]) -> Iterator[str]:
         """Stream the model's sentences that pass the citation check; with none, fall back to the extractive answer."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ingest.structure import line_anchors
 
 from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
+from .asked import asked_sections, figure_fits, in_asked_section, states_asked_amount
 from .retrieve import Hit
 
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
@@ -105,12 +106,17 @@ class EvidenceSelector:
                 # what the line adds to its title (every line shares the title, so counting it would let lines that
                 # answer nothing pass the relative threshold below), and whether it states the asked-for figure
                 added = self.coverage(terms, f"{hit.chunk.title} {quote}") - titled
-                typed = 0.3 if any(a.search(quote) for a in wanted) else 0.0
+                typed = 0.3 if any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
+                    or states_asked_amount(question, quote) else 0.0
                 score = added + typed - 0.15 * rank - 0.02 * pos
                 c = hit.chunk
                 candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
         if not candidates:
             return []
+        asked = asked_sections(question)
+        in_section = [e for e in candidates if in_asked_section(e.citation.anchor, asked)]
+        if in_section:  # "누가 받나요" is answered by the 지원 대상 lines, never by the phone number beside them
+            candidates = in_section
         candidates.sort(key=lambda e: -e.score)
         best = candidates[0].score
         chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes] if best > 0 else candidates[:1]

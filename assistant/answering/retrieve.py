@@ -16,6 +16,7 @@ from ..index.keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patt
 from ..index.milvus_store import load_dense_index
 from ..index.store import check_manifest, live_generation, read_docstore, read_manifest
 from ..settings import Settings
+from .asked import asked_sections, in_asked_section
 
 MODES = ("hybrid", "dense", "keyword")
 ADDENDA_WORDS = ("부칙", "경과조치", "적용례", "시행일")
@@ -163,6 +164,7 @@ class Retriever:
             best = sorted(((r, s + st.rerank_coverage * coverage[r] + st.rerank_dense * cosine[r]
                             + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
                           key=lambda x: -x[1])
+        best = self.asked_section_first(question, best)
         if self.reranker is not None and len(rankings) > 1:
             best = self.cross_encode(question, best, ranks)
         return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
@@ -176,6 +178,23 @@ class Retriever:
         for place, i in enumerate(order):
             ranks[top[i][0]]["reranker"] = place + 1
         return [top[i] for i in order] + best[len(top):]
+
+    def asked_section_first(self, question: str, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """Within one welfare service, the chunk of the section the question asks for ("누가" -> 지원 대상) takes the
+        place of the service's best chunk: the fused score knows the service, not which of its sections answers.
+        Documents keep their order; only a service's own chunks trade places."""
+        asked = asked_sections(question)
+        if not asked:
+            return best
+        chunks = self.index.chunks
+        service = lambda r: (chunks[r].source, chunks[r].anchor.split(" > ")[0])  # noqa: E731
+        top: dict[tuple[str, str], float] = {}
+        for r, s in best:
+            if chunks[r].doc_type == "welfare":
+                top.setdefault(service(r), s)
+        lifted = [(r, top[service(r)] + 1e-6) if chunks[r].doc_type == "welfare"
+                  and in_asked_section(chunks[r].anchor, asked) else (r, s) for r, s in best]
+        return sorted(lifted, key=lambda x: -x[1])
 
     def background(self, question: str) -> np.ndarray:
         """Rows that frame a statute rather than answer about it: amendment addenda (부칙, a third of a statute) and
