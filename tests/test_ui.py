@@ -3,6 +3,7 @@ reset, idle reset, public documents only), admin console (refusal without the pa
 public AI register. Plus the message catalogue and the admin password hash."""
 from __future__ import annotations
 
+import inspect
 import json
 import shutil
 import time
@@ -134,6 +135,101 @@ def test_chat_follow_up_carries_the_subject_until_new_conversation(ui_env):
     assert at.session_state["chat_history"] == [] and "chat_conversation" not in at.session_state
     at.chat_input[0].set_value("신청은 어디서 하나요?").run()
     assert at.session_state["chat_history"][-1]["answer"].context is None
+
+
+COMMITTEE = "위원회는 몇 명으로 구성되나요?"  # three ordinances each have a committee: the question names none
+CHOICES = (("ordinances/가온시_청년_기본_조례.txt", "가온시 청년 기본 조례"),
+           ("ordinances/가온시_노인복지_증진_조례.md", "가온시 노인복지 증진 조례"))
+
+
+@pytest.fixture()
+def choosing(monkeypatch):
+    """The committee question answered with outcome "choose" (two candidates, built here: the rendering is under
+    test, not the decision); every other question answered for real. Records the conversation of each call."""
+    from assistant.answering.answer import Answer, Candidate
+    from assistant.facade import Assistant
+
+    real, calls = Assistant.ask_stream, []
+    signature = inspect.signature(real)
+
+    class Stream:
+        def __init__(self, answer):
+            self.result = answer
+
+        def __iter__(self):
+            yield self.result.answer
+
+    def ask_stream(self, question, *args, **kwargs):
+        calls.append((question, signature.bind(self, question, *args, **kwargs).arguments.get("conversation")))
+        if question.strip() != COMMITTEE:
+            return real(self, question, *args, **kwargs)
+        candidates = tuple(Candidate(source, title, "제10조", f"{title}의 위원회는 몇 명으로 구성되나요?")
+                           for source, title in CHOICES)
+        return Stream(Answer(question, "여러 조례에 위원회가 있습니다. 어느 조례를 말씀하시나요?", (), False, None,
+                             "extractive", {"retrieve": 1, "first_token": 1, "total": 1}, support=0.1,
+                             candidates=candidates))
+
+    monkeypatch.setattr(Assistant, "ask_stream", ask_stream)
+    return calls
+
+
+def test_chat_offers_candidates_as_buttons_that_ask_again_in_the_same_conversation(ui_env, choosing):
+    at = app()
+    at.chat_input[0].set_value(COMMITTEE).run()
+    assert not at.exception
+    answer = at.session_state["chat_history"][-1]["answer"]
+    assert answer.outcome == "choose"
+    buttons = [b for b in at.button if b.key and b.key.startswith("choose_0_")]
+    assert [b.label for b in buttons] == [title for _, title in CHOICES]
+    assert "어느 문서를 말씀하시나요?" in texts(at)
+    assert not any("근거가 약합니다" in w.value for w in at.warning)  # a question back is not a weak answer
+    buttons[1].click().run()
+    assert not at.exception
+    history = at.session_state["chat_history"]
+    assert len(history) == 2 and history[1]["question"] == "가온시 노인복지 증진 조례의 위원회는 몇 명으로 구성되나요?"
+    assert history[1]["answer"].outcome == "answer"
+    assert history[1]["answer"].citations[0].source == CHOICES[1][0]
+    # asked as if typed: the same conversation object, and the pick is not asked again on the next rerun
+    assert choosing[1][1] is choosing[0][1] is at.session_state["chat_conversation"]
+    at.run()
+    assert len(at.session_state["chat_history"]) == 2
+
+
+def test_kiosk_offers_candidates_in_plain_words(ui_env, choosing):
+    at = app("kiosk")
+    entry = kiosk_ask(at, COMMITTEE)
+    assert [c["title"] for c in entry["candidates"]] == [title for _, title in CHOICES]
+    assert "어느 것이 궁금하세요?" in texts(at)
+    buttons = [b for b in at.button if b.key and b.key.startswith("kiosk_choose_")]
+    assert [b.label for b in buttons] == [f"{title}에 대해 알아보기" for _, title in CHOICES]
+    assert not any("정확하지 않을 수 있어요" in i.value for i in at.info)
+    buttons[0].click().run()
+    assert not at.exception
+    entry = at.session_state["kiosk_qa"]
+    assert entry["question"] == "가온시 청년 기본 조례의 위원회는 몇 명으로 구성되나요?"
+    assert not entry["refused"] and not entry["candidates"] and entry["where"]
+    assert choosing[1][1] is choosing[0][1] is at.session_state["kiosk_conversation"]
+    next(b for b in at.button if "처음으로" in b.label).click().run()
+    assert not [k for k in at.session_state if str(k).startswith("kiosk_choose") or k == "kiosk_picked"]
+
+
+def test_committee_question_over_the_bundled_corpus_offers_the_ordinances(ui_env):
+    """End to end with the real decision: the committee question names no ordinance; several have a committee."""
+    at = app()
+    at.chat_input[0].set_value(COMMITTEE).run()
+    assert not at.exception
+    answer = at.session_state["chat_history"][-1]["answer"]
+    assert answer.outcome == "choose", (answer.outcome, answer.answer)
+    buttons = [b for b in at.button if b.key and b.key.startswith("choose_0_")]
+    assert [b.label for b in buttons] == [c.title for c in answer.candidates] and len(buttons) >= 2
+    buttons[0].click().run()
+    picked = at.session_state["chat_history"][-1]
+    assert picked["question"] == answer.candidates[0].question and picked["answer"].outcome == "answer"
+    assert picked["answer"].citations[0].source == answer.candidates[0].source
+    kiosk = app("kiosk")
+    entry = kiosk_ask(kiosk, COMMITTEE)
+    assert len(entry["candidates"]) >= 2
+    assert any(b.key and b.key.startswith("kiosk_choose_") for b in kiosk.button)
 
 
 def test_english_ui_from_the_catalogue(ui_env):

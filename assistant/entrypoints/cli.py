@@ -89,6 +89,7 @@ def cmd_ask(args, assistant) -> int:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         print_sources(answer)
+        print_candidates(answer, numbered=False)
     return 0
 
 
@@ -103,10 +104,22 @@ def print_sources(answer) -> None:
         print(f"\n문의: {answer.referral['department']}")
 
 
+def print_candidates(answer, numbered: bool) -> None:
+    """Several documents answer a question that names none: list them (numbered where the next line may pick one)."""
+    if not answer.candidates:
+        return
+    how = "번호를 입력하면 그 문서로 다시 묻습니다." if numbered else "문서를 넣어 다시 물어보세요:"
+    print(f"\n어느 문서를 말씀하시나요? {how}")
+    for i, c in enumerate(answer.candidates, 1):
+        print(f"  {i}. {c.title}" if numbered else f"  - {c.title}: {c.question}")
+
+
 def cmd_chat(args, assistant) -> int:
-    """A conversation: a prompt on a terminal, one question per line when piped; an empty line starts afresh."""
+    """A conversation: a prompt on a terminal, one question per line when piped; an empty line starts afresh. After
+    an answer with candidates, a line with one of their numbers asks that candidate's question."""
     conversation = assistant.conversation()
     interactive = sys.stdin.isatty()
+    candidates = ()
     if interactive:
         print("질문을 입력하세요. 빈 줄은 새 대화, Ctrl-D는 끝.", file=sys.stderr)
     while True:
@@ -116,8 +129,13 @@ def cmd_chat(args, assistant) -> int:
             return 0
         if not line.strip():
             conversation.reset()
+            candidates = ()
             print("— 새 대화를 시작합니다 —", file=sys.stderr)
             continue
+        if line.strip().isdigit() and 1 <= int(line.strip()) <= len(candidates):
+            line = candidates[int(line.strip()) - 1].question  # the pick, asked as if typed
+            if interactive:
+                print(f"→ {line}", file=sys.stderr)
         try:
             stream = assistant.ask_stream(line, args.mode, conversation=conversation)
             for piece in stream:
@@ -129,11 +147,13 @@ def cmd_chat(args, assistant) -> int:
                   flush=True)
             continue
         answer = stream.result
+        candidates = answer.candidates
         if args.json:
             print(json.dumps({"question": answer.question, **answer.to_json(), "context": answer.context},
                              ensure_ascii=False), flush=True)
         else:
             print_sources(answer)
+            print_candidates(answer, numbered=True)
             print(flush=True)
 
 
@@ -203,7 +223,8 @@ def cmd_serve(args, assistant) -> int:
     if args.config:
         env["ASSISTANT_CONFIG"] = str(args.config)
     cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(args.port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.address", args.address]
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.address", args.address,
+           "--client.toolbarMode", "minimal"]  # no "Deploy" button or developer menu on the staff and kiosk pages
     if args.kiosk:
         env["ASSISTANT_UI_MODE"] = "kiosk"
     os.execvpe(cmd[0], cmd, env)  # become the server: stopping `assistant serve` stops Streamlit too

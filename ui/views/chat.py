@@ -1,5 +1,6 @@
 """Staff chat: filtered questions, streamed answers, clickable sources opening the full text on the right, copy,
-feedback for the admins, and the session's conversation as a Markdown download."""
+feedback for the admins, and the session's conversation as a Markdown download. When several documents answer a
+question that names none, their titles are buttons that ask it again about the one chosen."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,6 +15,7 @@ from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type
 from ui.messages import t
 
 HISTORY, SELECTED, CONVERSATION = "chat_history", "chat_selected", "chat_conversation"
+PICKED = "chat_picked"  # a candidate's question, asked on the next run as if typed
 
 
 def sidebar_filters(documents: list[dict], language: str) -> tuple[Filters, str]:
@@ -51,11 +53,25 @@ def sidebar_history(history: list[dict], language: str) -> None:
         st.session_state[HISTORY] = []
         st.session_state.pop(SELECTED, None)
         st.session_state.pop(CONVERSATION, None)  # a new conversation carries nothing from the last
+        st.session_state.pop(PICKED, None)
         st.rerun()
 
 
 def select_citation(turn: int, index: int) -> None:
     st.session_state[SELECTED] = (turn, index)
+
+
+def pick(question: str) -> None:
+    st.session_state[PICKED] = question
+
+
+def render_candidates(i: int, answer, language: str) -> None:
+    """Outcome "choose": one button per document, asking the question again with that document named."""
+    st.caption(t("choose_prompt", language))
+    with st.container(horizontal=True):
+        for j, c in enumerate(answer.candidates):
+            st.button(c.title, key=f"choose_{i}_{j}", icon=":material/description:", help=c.question,
+                      on_click=pick, args=(c.question,))
 
 
 def render_warning(answer, weak: float, language: str) -> None:
@@ -67,7 +83,7 @@ def render_warning(answer, weak: float, language: str) -> None:
             contact = f" ({ref['contact']})" if ref.get("contact") and ref["contact"] not in ref["department"] else ""
             text += "  \n" + t("referral", language, department=ref["department"], contact=contact)
         st.warning(text, icon="⚠️")
-    elif answer.support < weak:
+    elif answer.support < weak and not answer.candidates:  # a question back claims nothing to be weak about
         st.warning(t("weak", language, support=support), icon="⚠️")
 
 
@@ -79,6 +95,8 @@ def render_turn(i: int, turn: dict, settings, language: str) -> None:
     with st.chat_message("assistant"):
         st.markdown(answer.answer)
         render_warning(answer, settings.weak_support, language)
+        if answer.candidates:
+            render_candidates(i, answer, language)
         if answer.citations:
             st.caption(f"{t('sources', language)} · {t('citations_hint', language)}")
             for j, c in enumerate(answer.citations):
@@ -99,10 +117,10 @@ def render_feedback(i: int, turn: dict, settings, language: str) -> None:
         return
     comment = st.text_input(t("feedback_comment", language), key=f"fb_comment_{i}")
     st.caption(t("feedback_prompt", language))
-    up, down, _ = st.columns([1, 1, 3])
-    rating = "up" if up.button(t("feedback_up", language), key=f"fb_up_{i}", icon=":material/thumb_up:") else None
-    if down.button(t("feedback_down", language), key=f"fb_down_{i}", icon=":material/thumb_down:"):
-        rating = "down"
+    with st.container(horizontal=True):  # buttons as wide as their labels: never cut to "도…"
+        rating = "up" if st.button(t("feedback_up", language), key=f"fb_up_{i}", icon=":material/thumb_up:") else None
+        if st.button(t("feedback_down", language), key=f"fb_down_{i}", icon=":material/thumb_down:"):
+            rating = "down"
     if rating:
         try:
             save_feedback(settings, rating, comment, turn["question"], turn["answer"])
@@ -177,7 +195,8 @@ def main() -> None:
         return
     filters, described = sidebar_filters(documents, language)
     sidebar_history(history, language)
-    question = st.chat_input(t("ask_placeholder", language))
+    picked = st.session_state.pop(PICKED, None)
+    question = st.chat_input(t("ask_placeholder", language)) or picked
     left, right = st.columns([3, 2], gap="large")
     with left:
         for i, turn in enumerate(history):

@@ -15,6 +15,7 @@ from ui.views import welfare_flow
 
 PREFIX = "kiosk_"  # every piece of kiosk state starts with it, widget keys included
 LAST, QA, NONCE = "kiosk_last_active", "kiosk_qa", "kiosk_nonce"
+PICKED = "kiosk_picked"  # a candidate's question, asked on the next run as if typed
 CONVERSATION = "kiosk_conversation"  # per visitor (per browser session); "처음으로" and the idle reset forget it
 RATE = "rate_kiosk_asked"  # outside the kiosk_ prefix on purpose: "처음으로" must not reset the rate limit
 
@@ -89,8 +90,9 @@ def ask(question: str, language: str) -> None:
         entry["error"] = t("kiosk_error", language, error=exc)
     else:
         internal = internal_sources()
-        entry.update(answer=answer.answer, refused=answer.refused, referral=answer.referral,
-                     weak=answer.support < load_settings().weak_support,
+        candidates = [{"title": c.title, "question": c.question} for c in answer.candidates if c.source not in internal]
+        entry.update(answer=answer.answer, refused=answer.refused, referral=answer.referral, candidates=candidates,
+                     weak=answer.support < load_settings().weak_support and not candidates,
                      where=list(dict.fromkeys(c.where for c in answer.citations if c.source not in internal)))
         if any(c.source in internal for c in answer.citations):  # never expected: mode="kiosk" filters them
             entry.update(answer="", refused=True, where=[])
@@ -104,7 +106,19 @@ def internal_sources() -> set[str]:
         return set()
 
 
-def render_answer(entry: dict, language: str) -> None:
+def pick(question: str) -> None:
+    st.session_state[PICKED] = question
+
+
+def render_candidates(entry: dict, language: str, nonce: int) -> None:
+    """Several guides answer the question: one big button each, asking it again about that one."""
+    st.markdown(f"#### {t('kiosk_choose', language)}")
+    for j, c in enumerate(entry["candidates"]):
+        st.button(t("kiosk_choose_option", language, title=c["title"]), key=f"kiosk_choose_{nonce}_{j}",
+                  on_click=pick, args=(c["question"],), icon=":material/arrow_forward:", width="stretch")
+
+
+def render_answer(entry: dict, language: str, nonce: int = 0) -> None:
     if entry.get("question"):
         st.markdown(f"**{t('kiosk_your_question', language)}**")
         st.markdown(f"> {entry['question']}")
@@ -122,6 +136,8 @@ def render_answer(entry: dict, language: str) -> None:
     st.markdown(f"### {t('kiosk_answer', language)}")
     with st.container(border=True):
         st.markdown(entry["answer"])
+    if entry.get("candidates"):
+        render_candidates(entry, language, nonce)
     if entry.get("where"):
         st.caption(t("kiosk_where", language, where=", ".join(entry["where"])))
     if entry.get("weak"):
@@ -163,6 +179,8 @@ def main() -> None:
     for i, example in enumerate(examples):
         if cols[i % 2].button(example, key=f"kiosk_example_{nonce}_{i}", width="stretch"):
             question = example
+    picked = st.session_state.pop(PICKED, None)  # a candidate's button, pressed on the answer below
+    question = question or picked
 
     # the welfare finder (assistant/welfare/services.py): a few questions, then the services as cards (ui/views/welfare_flow.py)
     st.button(t("kiosk_welfare", language), key=f"kiosk_welfare_{nonce}", on_click=welfare_flow.start,
@@ -177,7 +195,7 @@ def main() -> None:
     entry = st.session_state.get(QA)
     if entry:
         st.divider()
-        render_answer(entry, language)
+        render_answer(entry, language, nonce)
 
     footer(settings, language, expanded=not entry)
 
