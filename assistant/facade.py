@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .answering.answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
 from .answering.answerability import AnswerabilityModel, Features, Judge
+from .answering.candidates import Chooser
 from .answering.conversation import Conversation, SubjectReader
 from .answering.retrieve import Filters, Hit, Retriever, SearchIndex
 from .errors import BadQuestion
@@ -233,8 +234,9 @@ class Assistant:
         hits = hits_for(context.query if context else question)
         retrieve_ms = (time.perf_counter() - started) * 1000
         keep = (lambda answer: conversation.add(mask_pii(question), context, answer)) if context else (lambda a: None)
+        chooser = Chooser(self.tokenizer, SubjectReader(self.tokenizer, index).subject_words())
         stream = AnswerStream(question, hits, retrieve_ms, started, self.settings, selector, judge, self.backend, mode,
-                              self.recent_changes, context, keep)
+                              self.recent_changes, context, keep, chooser)
         return audited(self, stream, mode, role)
 
     @staticmethod

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from ..errors import BackendUnavailable
 from ..index.keyword import answer_patterns
 from ..settings import Settings
-from .candidates import name_of, question_for, tied_documents
+from .candidates import Chooser, name_of, question_for
 from .asked import asked_sections, figure_fits, in_asked_section, section_of
 from .evidence import AMENDMENT_TAG, ARTICLE_BASE, MARKER, Citation, Evidence, EvidenceSelector
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, sentences
@@ -166,11 +166,11 @@ class AnswerStream:
 
     def __init__(self, question: str, hits: list[Hit], retrieve_ms: float, started: float, settings: Settings,
                  selector: EvidenceSelector, judge, backend, mode: str, recent_changes=lambda source: [],
-                 context=None, on_result=lambda answer: None):
+                 context=None, on_result=lambda answer: None, chooser: Chooser | None = None):
         self.question, self.hits, self.settings, self.mode = question, hits, settings, mode
         self._retrieve_ms, self._started, self._selector, self._backend = retrieve_ms, started, selector, backend
         self._judge = judge
-        self._context, self._on_result = context, on_result
+        self._context, self._on_result, self._chooser = context, on_result, chooser
         self._query = context.query if context else question  # a follow-up is read with the subject it carries
         self._recent_changes = recent_changes
         self.result: Answer | None = None
@@ -222,10 +222,10 @@ class AnswerStream:
     def _choices(self) -> list[tuple[Hit, Evidence]]:
         """Several documents answer a question that names none: each with the line it would be answered from.
         A follow-up that carried its subject named it already."""
-        if self._context and self._context.carried:
+        if self._chooser is None or (self._context and self._context.carried):
             return []
         out = []
-        for hit in tied_documents(self._query, self.hits, self._selector.tokenizer):
+        for hit in self._chooser.tied(self._query, self.hits):
             evidence = self._selector.select(self._query, [hit], max_quotes=1)
             if evidence:
                 out.append((hit, evidence[0]))

@@ -14,7 +14,7 @@ from ..index.keyword import KoreanTokenizer
 from .retrieve import Hit, compact_title
 
 TIE = 0.93  # a document whose best chunk scores within this share of the best answers "about equally well"
-MIN_COVERAGE = 0.75  # every candidate holds most of the question's (idf-weighted) words
+MIN_COVERAGE = 0.6  # every candidate holds most of the question's (idf-weighted) words
 MAX_CANDIDATES = 5
 DEMONSTRATIVE = re.compile(r"^\s*(?:이|그|해당)\s*(?:조례|법률|법령|법|규칙|시행령|안내|서비스|제도|규정)\s*(?:의|에서|에|은|는)?\s*")
 
@@ -29,32 +29,49 @@ def family(title: str) -> str:
     return compact_title(re.sub(r"\s*시행\s*(령|규칙)\s*$", "", title))
 
 
-def tied_documents(question: str, hits: list[Hit], tokenizer: KoreanTokenizer) -> list[Hit]:
-    """The best hit of each document that answers about as well as the first, when there are two or more and the
-    question names none of them; [] otherwise."""
-    best: dict[str, Hit] = {}
-    for hit in hits:
-        best.setdefault(hit.chunk.source, hit)
-    docs = list(best.values())
-    if len(docs) < 2 or (docs[0].coverage or 0.0) < MIN_COVERAGE or docs[0].score <= 0:
-        return []
-    top = docs[0]
-    tied, families = [top], {family(top.chunk.title)}
-    for hit in docs[1:]:
-        if hit.score < TIE * top.score or (hit.coverage or 0.0) < max(MIN_COVERAGE, (top.coverage or 0.0) - 0.15):
-            continue
-        if family(hit.chunk.title) in families:
-            continue
-        families.add(family(hit.chunk.title))
-        tied.append(hit)
-    if len(tied) < 2:
-        return []
-    words = set(tokenizer.tokenize(question, compounds=False))
-    names = [set(tokenizer.tokenize(name_of(h), compounds=False)) for h in tied]
-    shared = set.intersection(*names)
-    if any((n - shared) & words for n in names):
-        return []  # the question names one of them: retrieval already put it first
-    return tied[:MAX_CANDIDATES]
+class Chooser:
+    """Finds the tied documents of a question. `naming_words` are the words of titles and service names that few
+    documents share (`conversation.SubjectReader.subject_words`): "청년", "장애인" name something, "지원" does not."""
+
+    def __init__(self, tokenizer: KoreanTokenizer, naming_words: set[str]):
+        self.tokenizer, self.naming_words = tokenizer, naming_words
+
+    def tied(self, question: str, hits: list[Hit]) -> list[Hit]:
+        """The best hit of each document that answers about as well as the first, when there are two or more and
+        the question names none of them; [] otherwise."""
+        best: dict[str, Hit] = {}
+        for hit in hits:
+            best.setdefault(hit.chunk.source, hit)
+        docs = list(best.values())
+        if len(docs) < 2 or (docs[0].coverage or 0.0) < MIN_COVERAGE or docs[0].score <= 0:
+            return []
+        top = docs[0]
+        tied, families = [top], {family(top.chunk.title)}
+        for hit in docs[1:]:
+            if hit.score < TIE * top.score or (hit.coverage or 0.0) < max(MIN_COVERAGE, (top.coverage or 0.0) - 0.15):
+                continue
+            if family(hit.chunk.title) in families:
+                continue
+            families.add(family(hit.chunk.title))
+            tied.append(hit)
+        if len(tied) < 2 or self.names_one(question, tied):
+            return []
+        return tied[:MAX_CANDIDATES]
+
+    def names_one(self, question: str, tied: list[Hit]) -> bool:
+        """The question names one of the tied documents: a phrase of it with a naming word, as written, is part
+        of some of their names and not of the others' ("청년 위원회는 …"; "기본계획" is no part of 「청년 기본
+        조례」), or it holds the whole name of one and not of the others ("장애인 활동지원은 어떻게 …" names the
+        guide, not 「가온시 장애인 활동 지원 조례」)."""
+        names = [compact_title(name_of(h)) for h in tied]
+        for phrase, tokens in self.tokenizer.noun_phrases(question):
+            if any(t in self.naming_words for t in tokens):
+                holders = sum(compact_title(phrase) in name for name in names)
+                if 0 < holders < len(names):
+                    return True
+        words = set(self.tokenizer.tokenize(question, compounds=False))
+        whole = [set(self.tokenizer.tokenize(name_of(h), compounds=False)) <= words for h in tied]
+        return sum(whole) == 1
 
 
 def question_for(question: str, hit: Hit) -> str:

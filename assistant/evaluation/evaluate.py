@@ -18,7 +18,9 @@ WITHOUT_RERANKER = "hybrid_without_reranker"
 
 
 def is_hit(source: str, chunk_anchor: str, doc: str | None, anchor: str | None) -> bool:
-    """DESIGN.md's rule: same document, and the chunk lies in the expected article (or the same welfare service)."""
+    """DESIGN.md's rule: same document, and the chunk lies in the expected article; for a guide's heading path
+    (`서비스 > 지원 대상`) the same service and the same section — a chunk spanning several sections
+    (`서비스 > 문의처, 법적 근거`) hits when the section is among them, a citation only when it names that section."""
     if not doc or not source.endswith(doc):
         return False
     if not anchor:
@@ -27,8 +29,31 @@ def is_hit(source: str, chunk_anchor: str, doc: str | None, anchor: str | None) 
     if m:
         found = ARTICLE.match(chunk_anchor)
         return bool(found) and found.group(1) == m.group(1)
-    service = anchor.split(" > ")[0].strip()
-    return service in [part.strip() for part in chunk_anchor.split(" > ")]
+    expected = [part.strip() for part in anchor.split(" > ")]
+    found = [part.strip() for part in chunk_anchor.split(" > ")]
+    if expected[0] not in found:
+        return False
+    if len(expected) < 2:
+        return True
+    return len(found) > 1 and expected[-1] in [x.strip() for x in found[-1].split(",")]
+
+
+def outcome_expected(item: dict) -> str:
+    """What a QA item expects: "choose" (kind choose: several documents answer), "answer" or "refuse"."""
+    if item.get("kind") == "choose":
+        return "choose"
+    return "answer" if item.get("doc") else "refuse"
+
+
+def outcome_right(answer, item: dict) -> bool:
+    """The expected outcome; for "choose", every document of the item among the candidates."""
+    expected = outcome_expected(item)
+    if answer.outcome != expected:
+        return False
+    if expected == "choose":
+        sources = [c.source for c in answer.candidates]
+        return all(any(s.endswith(doc) for s in sources) for doc in item.get("docs", []))
+    return True
 
 
 def load_qa(path: Path) -> list[dict]:
@@ -108,7 +133,7 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
         result.update(answer_quality(assistant, items, filters, held))
     else:
         result.update(dict.fromkeys(("citation_precision", "refusal_accuracy", "unanswerable_refused",
-                                     "answerable_refused")))
+                                     "answerable_refused", "outcome_accuracy")))
     if conversations:
         from .conversations import run_conversations
 
@@ -142,10 +167,16 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
         for c in answer.citations:
             cited += 1
             in_chunk = any(src == c.source and c.quote in text for src, text in chunks)
-            right += in_chunk and is_hit(c.source, c.anchor, item.get("doc"), item.get("anchor"))
+            right += in_chunk and (is_hit(c.source, c.anchor, item.get("doc"), item.get("anchor"))
+                                   or any(c.source.endswith(doc) for doc in item.get("docs", [])))
             wrong_articles += not in_chunk
         good += right
-        rows.append({"id": item["id"], "kind": item["kind"], "answerable": bool(item.get("doc")),
+        rows.append({"id": item["id"], "kind": item["kind"], "answerable": outcome_expected(item) != "refuse",
+                     "expected": outcome_expected(item), "outcome": answer.outcome,
+                     "outcome_right": outcome_right(answer, item),
+                     "right": outcome_right(answer, item) and (outcome_expected(item) != "answer" or bool(
+                         answer.citations and is_hit(answer.citations[0].source, answer.citations[0].anchor,
+                                                     item.get("doc"), item.get("anchor")))),
                      "refused": answer.refused, "support": round(answer.support, 3),
                      "citations": len(answer.citations), "correct_citations": right,
                      "top": f"{answer.citations[0].title} {answer.citations[0].anchor}" if answer.citations else None,
@@ -153,13 +184,18 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
                      "held_out_doc": item.get("held_out_doc")})
         if len(samples) < 6:
             samples.append({"question": item["question"], "answer": answer.answer, "refused": answer.refused})
-    answerable = [r for r in rows if r["answerable"]]
+    answerable = [r for r in rows if r["expected"] == "answer"]
     unanswerable = [r for r in rows if not r["answerable"]]
     share = lambda part, whole: round(len(part) / len(whole), 4) if whole else None  # noqa: E731
     out = {"citation_precision": round(good / cited, 4) if cited else 0.0,
            "refusal_accuracy": share([r for r in rows if r["refused"] != r["answerable"]], rows),
            "unanswerable_refused": share([r for r in unanswerable if r["refused"]], unanswerable),
            "answerable_refused": share([r for r in answerable if r["refused"]], answerable),
+           "outcome_accuracy": share([r for r in rows if r["outcome_right"]], rows),
+           # the outcome expected and, for an answer, the first citation in the expected article or section
+           "right": share([r for r in rows if r["right"]], rows),
+           "choose_right": share([r for r in rows if r["expected"] == "choose" and r["outcome_right"]],
+                                 [r for r in rows if r["expected"] == "choose"]),
            "answered_right_article": share([r for r in answerable if not r["refused"] and r["correct_citations"]
                                             and r["correct_citations"] == r["citations"]], answerable),
            "unverifiable_citations": wrong_articles, "samples": samples, "answers": rows}
