@@ -150,7 +150,7 @@ class Indexer:
                     crash_point("embedded")
                     tokens = self._tokens(chunks, cache)
                 except sqlite3.DatabaseError as exc:
-                    if space.is_disk_full(exc):
+                    if space.is_disk_full(exc, folder.root):
                         raise
                     raise cache_damaged(cache_path, exc) from exc
                 now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -166,10 +166,12 @@ class Indexer:
                 manifest = self._manifest(documents, chunks, dense.kind, now, base)
                 write_manifest(gen, manifest)  # last: sizes and checksums of everything above
                 crash_point("written")
+                cache.merge()  # this run's embeddings join the cache only now: a failed run leaves it as found
                 final = folder.publish(gen, crash_point)
             except BaseException as exc:
-                self._undo(folder.root, gen, cache, exc)
-                if space.is_disk_full(exc):
+                full = space.is_disk_full(exc, folder.root)  # before the undo frees space again
+                self._undo(folder.root, gen, cache, exc, full)
+                if full:
                     raise space.disk_full(folder.root, exc, integrity.live_name(folder.root)) from exc
                 raise
             finally:
@@ -181,7 +183,7 @@ class Indexer:
                 self._record(folder.root, result, old_by_source, new_by_source, old_chunks_by_source, by)
             except (OSError, sqlite3.Error) as exc:
                 # the new generation is live and answering; only the admin page's history row is missing
-                if not space.is_disk_full(exc):
+                if not space.is_disk_full(exc, folder.root):
                     raise
                 log.warning("ingest.history_not_written", extra={"error": str(exc)})
         log.info("ingest.done", extra={"chunks": len(chunks), "embedded": embedded, "generation": final.name})
@@ -214,7 +216,7 @@ class Indexer:
                                f"{integrity.fix_hint(root)}") from exc
 
     @staticmethod
-    def _undo(root: Path, gen: Path | None, cache: Cache | None, exc: BaseException) -> None:
+    def _undo(root: Path, gen: Path | None, cache: Cache | None, exc: BaseException, full: bool) -> None:
         """After a failed write: the unfinished generation goes (unless it was already switched live), and on a
         full disk so do the cache rows this run added, so the disk is left as it was found."""
         if gen is not None:
@@ -222,12 +224,9 @@ class Indexer:
             for path in (gen, final):
                 if path.exists() and integrity.live_name(root) != path.name:
                     shutil.rmtree(path, ignore_errors=True)
-        if cache is not None and space.is_disk_full(exc):
-            try:
-                cache.forget_added()
-            except sqlite3.Error as again:
-                log.warning("ingest.cache_not_cleaned", extra={"error": str(again)})
-        log.warning("ingest.failed", extra={"error": f"{type(exc).__name__}: {exc}", "cleaned": str(gen)})
+        if cache is not None and full:
+            cache.discard()  # otherwise its file stays, and the next run reuses what was embedded
+        log.info("ingest.failed", extra={"error": f"{type(exc).__name__}: {exc}", "cleaned": str(gen)})
 
     def _compatible(self, live: Path) -> bool:
         manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))

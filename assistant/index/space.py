@@ -30,14 +30,14 @@ def folder_bytes(path: Path | None) -> int:
 def estimate(chunks: list[Chunk], new_chunks: int, dim: int, base: Path | None, base_chunks: int) -> int:
     """Bytes this ingest will add before the old generation can be pruned: the new generation (vectors twice:
     vectors.npy and the FAISS file; the text in the docstore and the keyword postings) and the cache rows of the
-    text not embedded before (in SQLite's write-ahead log first, then in the file: twice). Where a generation
-    exists its measured bytes per chunk are used when larger. Rounded up by a tenth, at least 1 MB."""
+    text not embedded before (in the run's own file, then merged through the write-ahead log into the cache: three
+    times). Where a generation exists its measured bytes per chunk are used when larger. A tenth more, and 1 MB."""
     text = sum(len(c.text.encode()) + len(c.embed_text.encode()) for c in chunks)
     generation = len(chunks) * (2 * dim * 4 + 512) + 2 * text
     if base_chunks:
         generation = max(generation, folder_bytes(base) * len(chunks) // base_chunks)
     per_new = dim * 4 + 256 + (text // max(len(chunks), 1))
-    cache = 2 * new_chunks * per_new
+    cache = 3 * new_chunks * per_new
     return int((generation + cache) * 1.1) + 2**20
 
 
@@ -51,9 +51,16 @@ def check_free(root: Path, needed: int) -> None:
                        f"주세요. 현재 색인은 바뀌지 않았습니다.")
 
 
-def is_disk_full(exc: BaseException | None) -> bool:
+def is_disk_full(exc: BaseException | None, root: Path | None = None) -> bool:
     """ENOSPC/EDQUOT from the OS, SQLite's "database or disk is full", FAISS's failed write — or any of these as
-    the cause of another error."""
+    the cause of another error. Some writers report only a short write (numpy: "49536 requested and 26592
+    written", no errno): with `root`, an I/O error while less than 1 MB is free there counts too."""
+    if root is not None and isinstance(exc, (OSError, RuntimeError)):
+        try:
+            if shutil.disk_usage(root).free < 2**20:
+                return True
+        except OSError:
+            pass
     seen = 0
     while exc is not None and seen < 8:
         if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
@@ -61,7 +68,7 @@ def is_disk_full(exc: BaseException | None) -> bool:
         if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc):
             return True
         text = str(exc)
-        if "No space left" in text or "Disk quota" in text:
+        if "No space left" in text or "Disk quota" in text or ("requested and" in text and "written" in text):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False

@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import sqlite3
+import logging
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -25,8 +26,9 @@ from ingest import Chunk
 
 from ..errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing
 
+log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
-CHUNKER_VERSION = "structure-1"
+CHUNKER_VERSION = "structure-2"  # 2: one welfare field to a chunk, PDF lines unwrapped
 CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 DOC_COLUMNS = ["doc_id", "source", "title", "doc_type", "effective_date", "department", "audience",
                "content_sha256", "n_chunks", "ingested_at"]
@@ -116,17 +118,35 @@ class IndexFolder:
 
 
 class Cache:
-    """Embeddings and keyword tokens by content hash, shared by all generations of one index. The keys a run adds
-    are remembered so that a run the disk stopped can take its rows back out (`forget_added`)."""
+    """Embeddings and keyword tokens by content hash, shared by all generations of one index.
+
+    A run writes what it embeds into its own file beside the cache (`cache.run-*.sqlite`, committed batch by batch,
+    so a killed ingest loses no embedding work: the next run reads such leftovers and merges them) and merges it
+    into `cache.sqlite` in one transaction once the new generation is written (`merge`). A run the disk stopped
+    deletes its own file (`discard`): the cache is then byte for byte what it was, whatever had been embedded."""
+
+    RUN_GLOB = "cache.run-*.sqlite"
 
     def __init__(self, path: Path):
         self.path = path
-        self.added: dict[str, list[str]] = {"emb": [], "tok": []}
+        self.created = not path.exists()  # made by this run: removed again if the run fails on a full disk
+        self.run_path = path.with_name(f"cache.run-{time.time_ns()}.sqlite")
+        self.run: sqlite3.Connection | None = None
         try:
             self.db = sqlite3.connect(path)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
             self.db.execute("CREATE TABLE IF NOT EXISTS tok (key TEXT PRIMARY KEY, toks TEXT)")
+            self.leftovers = []
+            for file in sorted(path.parent.glob(self.RUN_GLOB)):
+                db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+                try:
+                    db.execute("SELECT 1 FROM emb, tok LIMIT 1")
+                except sqlite3.DatabaseError:  # killed before its first commit, or damaged: not read, left alone
+                    db.close()
+                    log.warning("cache.leftover_unreadable", extra={"file": str(file)})
+                    continue
+                self.leftovers.append((file, db))
         except sqlite3.DatabaseError as exc:
             from .space import is_disk_full
 
@@ -134,53 +154,87 @@ class Cache:
                 raise
             raise cache_damaged(path, exc) from exc
 
-    def forget_added(self) -> None:
-        """Delete the rows this run added, then give their pages and the write-ahead log back to the disk."""
-        with self.db:
-            for table, keys in self.added.items():
-                for i in range(0, len(keys), 500):
-                    part = keys[i:i + 500]
-                    self.db.execute(f"DELETE FROM {table} WHERE key IN ({','.join('?' * len(part))})", part)
-        self.added = {"emb": [], "tok": []}
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        with contextlib.suppress(sqlite3.Error):  # needs room for a copy; the freed pages are reused otherwise
-            self.db.execute("VACUUM")
-            self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    def _sources(self) -> list[sqlite3.Connection]:
+        return [self.db] + [db for _, db in self.leftovers] + ([self.run] if self.run is not None else [])
+
+    def _get(self, table: str, column: str, keys: list[str]) -> dict:
+        out: dict = {}
+        for db in self._sources():
+            todo = [k for k in keys if k not in out]
+            for i in range(0, len(todo), 500):
+                part = todo[i:i + 500]
+                out.update(db.execute(f"SELECT key, {column} FROM {table} WHERE key IN ({','.join('?' * len(part))})",
+                                      part))
+        return out
+
+    def _put(self, sql: str, rows: list[tuple]) -> None:
+        if self.run is None:
+            self.run = sqlite3.connect(self.run_path)
+            self.run.execute("CREATE TABLE IF NOT EXISTS emb (key TEXT PRIMARY KEY, vec BLOB)")
+            self.run.execute("CREATE TABLE IF NOT EXISTS tok (key TEXT PRIMARY KEY, toks TEXT)")
+        with self.run:
+            self.run.executemany(sql, rows)
 
     def get_vectors(self, keys: list[str], dim: int) -> dict[str, np.ndarray]:
         out = {}
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            rows = self.db.execute(f"SELECT key, vec FROM emb WHERE key IN ({','.join('?' * len(part))})", part)
-            for key, blob in rows:
-                vec = np.frombuffer(blob, dtype=np.float32)
-                if vec.shape[0] == dim:
-                    out[key] = vec
+        for key, blob in self._get("emb", "vec", keys).items():
+            vec = np.frombuffer(blob, dtype=np.float32)
+            if vec.shape[0] == dim:
+                out[key] = vec
         return out
 
     def put_vectors(self, items: dict[str, np.ndarray]) -> None:
-        with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
-                                [(k, np.asarray(v, np.float32).tobytes()) for k, v in items.items()])
-        self.added["emb"] += list(items)
+        self._put("INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                  [(k, np.asarray(v, np.float32).tobytes()) for k, v in items.items()])
 
     def get_tokens(self, keys: list[str]) -> dict[str, list[str]]:
-        out = {}
-        for i in range(0, len(keys), 500):
-            part = keys[i:i + 500]
-            for key, toks in self.db.execute(f"SELECT key, toks FROM tok WHERE key IN ({','.join('?' * len(part))})",
-                                             part):
-                out[key] = json.loads(toks)
-        return out
+        return {key: json.loads(toks) for key, toks in self._get("tok", "toks", keys).items()}
 
     def put_tokens(self, items: dict[str, list[str]]) -> None:
+        self._put("INSERT OR REPLACE INTO tok VALUES (?, ?)",
+                  [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
+
+    def merge(self) -> None:
+        """This run's rows and any leftovers into cache.sqlite, in one transaction; then their files go."""
+        files = [f for f, _ in self.leftovers] + ([self.run_path] if self.run is not None else [])
+        self._close_sources()
+        if not files:
+            return
+        for i, file in enumerate(files):
+            self.db.execute(f"ATTACH DATABASE ? AS run{i}", (f"file:{file}?mode=ro",))
         with self.db:
-            self.db.executemany("INSERT OR REPLACE INTO tok VALUES (?, ?)",
-                                [(k, json.dumps(v, ensure_ascii=False)) for k, v in items.items()])
-        self.added["tok"] += list(items)
+            for i in range(len(files)):
+                self.db.execute(f"INSERT OR IGNORE INTO emb SELECT key, vec FROM run{i}.emb")
+                self.db.execute(f"INSERT OR IGNORE INTO tok SELECT key, toks FROM run{i}.tok")
+        for i in range(len(files)):
+            self.db.execute(f"DETACH DATABASE run{i}")
+        for file in files:
+            _unlink_db(file)
+
+    def discard(self) -> None:
+        """Forget this run's rows (its own file, and cache.sqlite itself if this run created it); leftovers of
+        earlier runs stay, as found."""
+        self.close()
+        _unlink_db(self.run_path)
+        if self.created:
+            _unlink_db(self.path)
+
+    def _close_sources(self) -> None:
+        for _, db in self.leftovers:
+            db.close()
+        self.leftovers = []
+        if self.run is not None:
+            self.run.close()
 
     def close(self) -> None:
+        self._close_sources()
         self.db.close()
+
+
+def _unlink_db(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            path.with_name(path.name + suffix).unlink()
 
 
 def cache_damaged(path: Path, exc: Exception) -> IndexDamaged:
