@@ -1,7 +1,9 @@
 """End to end in a real browser: `python -m assistant serve` on loopback (with outbound networking blocked), Debian's
-chromium driven by Playwright: ask on the staff chat and open a citation, ask on the kiosk, go through the kiosk's
-welfare finder, log in to the admin console, read the AI register; a screenshot of each page goes to
-docs/screenshots/ (welfare.png for the finder's results, checked to draw Hangul)."""
+chromium driven by Playwright: ask on the staff chat and open a citation, ask on the kiosk (every example question of
+its front page, each answered from the section it asks about), go through the kiosk's welfare finder, log in to the
+admin console, read the AI register; a screenshot of each page goes to docs/screenshots/ (welfare.png for the
+finder's results, checked to draw Hangul). No Streamlit "Deploy" toolbar, feedback labels in full. And the HTTP API's
+/docs page with the browser cut off from everything but loopback (api-docs.png)."""
 from __future__ import annotations
 
 import os
@@ -18,6 +20,13 @@ import pytest
 from .conftest import ROOT, cli_env
 
 CHROMIUM = Path("/usr/bin/chromium")
+# the kiosk's example questions (ui/messages.py) and where each answer must come from: the first place it names
+EXAMPLE_SOURCES = {
+    "기초연금은 몇 살부터 받을 수 있나요?": "「기초연금」 안내의 ‘지원 대상’",
+    "아동수당은 누가 받을 수 있나요?": "「아동수당」 안내의 ‘지원 대상’",
+    "장애인 활동지원은 어떻게 신청하나요?": "「장애인 활동지원」 안내의 ‘신청 방법’",
+    "청년 월세 지원이 있나요?": "「가온시 청년 기본 조례」 제9조",
+}
 SHOTS = ROOT / "docs" / "screenshots"
 PASSWORD = "browser-test-admin"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -91,12 +100,18 @@ def test_pages_in_a_real_browser(server):
             shown("가온시 행정 도우미")
             expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("직원용 질의응답")
             expect(page).to_have_title("가온시 행정 도우미")
+            no_toolbar(page)
             box = page.locator('[data-testid="stChatInputTextArea"]')
             box.fill("기초연금은 몇 살부터 받을 수 있나요?")
             box.press("Enter")
             citation = page.get_by_role("button", name="[기초연금").first
             expect(citation).to_be_visible(timeout=60_000)
             shown("65세")
+            settle(page)
+            for label in ("도움이 됨", "도움이 안 됨"):  # the feedback buttons' labels are shown in full, not "도…"
+                button = page.get_by_role("button", name=label, exact=True).first
+                expect(button).to_be_visible(timeout=30_000)
+                assert label_fits(button), f"feedback label cut: {label}"
             citation.click()
             expect(page.locator(".source-text mark").first).to_be_visible()
             settle(page)
@@ -109,9 +124,28 @@ def test_pages_in_a_real_browser(server):
             page.get_by_text("기초연금에 대해 이어서 답합니다").first.scroll_into_view_if_needed()
             page.screenshot(path=str(SHOTS / "chat-follow-up.png"), full_page=True)
 
-            # kiosk: an example question as a big button, answered in plain Korean
+            # kiosk: every example question of the front page as a big button, each answered in plain Korean from
+            # the section it asks about (a fresh visitor each: "처음으로" in between)
+            from ui.messages import MESSAGES
+
+            examples = MESSAGES["ko"]["kiosk_examples"]
+            assert set(examples) == set(EXAMPLE_SOURCES)
             page.goto(f"{server}/kiosk")
             shown("무엇을 도와드릴까요?")
+            no_toolbar(page)
+            for i, example in enumerate(examples, 1):
+                page.get_by_role("button", name=example).click()
+                where = page.get_by_text("찾은 곳:").or_(page.get_by_text("찾지 못했어요")).first
+                expect(where).to_be_visible(timeout=60_000)
+                settle(page)
+                main = page.locator('[data-testid="stMain"]').inner_text()
+                assert "문서에서 확인할 수 없습니다" not in main and "찾지 못했어요" not in main, (example, main[-800:])
+                assert "어느 것이 궁금하세요?" not in main, f"{example}: asked back instead of answered"
+                assert where.inner_text().startswith(f"찾은 곳: {EXAMPLE_SOURCES[example]}"), (example, where.inner_text())
+                page.screenshot(path=str(SHOTS / f"kiosk-example-{i}.png"), full_page=True)
+                page.get_by_role("button", name="처음으로").first.click()
+                expect(page.get_by_text("찾은 곳:")).to_have_count(0)  # the reset has run: fresh buttons to press
+                settle(page)
             page.get_by_role("button", name="기초연금은 몇 살부터 받을 수 있나요?").click()
             shown("찾은 곳")
             finder = page.get_by_role("button", name="내가 받을 수 있는 복지 서비스 찾기")
@@ -170,9 +204,9 @@ def test_pages_in_a_real_browser(server):
             page.screenshot(path=str(SHOTS / "register.png"), full_page=True)
         finally:
             browser.close()
-    for name in ("chat", "kiosk", "welfare", "admin", "register"):
+    for name in ("chat", "kiosk", "welfare", "admin", "register", "kiosk-example-1"):
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000
-    assert time.monotonic() - started < 90
+    assert time.monotonic() - started < 150
 
 
 @pytest.fixture()
@@ -225,6 +259,20 @@ def test_api_docs_page_works_offline(api_server):
     assert any(u.endswith("swagger-ui-bundle.js") for u in requested), requested
     outside = [u for u in requested if urlsplit(u).hostname != "127.0.0.1" and not u.startswith(("data:", "blob:"))]
     assert not outside, outside
+
+
+def no_toolbar(page) -> None:
+    """No Streamlit "Deploy" button or developer menu (client.toolbarMode = minimal) once the page has drawn."""
+    settle(page)
+    expect_count = page.locator('[data-testid="stAppDeployButton"], [data-testid="stMainMenu"]').count()
+    assert expect_count == 0, "Streamlit's toolbar (Deploy / main menu) is shown"
+
+
+def label_fits(button) -> bool:
+    """Every element inside the button shows its whole text: nothing clipped or cut with an ellipsis."""
+    return button.evaluate("""b => [b, ...b.querySelectorAll('*')].every(e =>
+        e.scrollWidth <= e.clientWidth + 1 || getComputedStyle(e).overflow === 'visible'
+        && getComputedStyle(e).textOverflow !== 'ellipsis')""")
 
 
 def hangul_renders(page) -> bool:
