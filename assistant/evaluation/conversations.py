@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from ..answering.conversation import Conversation
-from .evaluate import is_hit
+from .hits import is_hit
 
 
 def right(answer, turn: dict) -> bool:

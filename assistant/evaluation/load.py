@@ -10,7 +10,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from .evaluate import is_hit, load_qa, percentiles
+from .evaluate import load_qa, percentiles
+from .hits import is_hit
 
 
 def ask(client, url: str, key: str, question: str, stream: bool) -> dict:
