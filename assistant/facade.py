@@ -100,8 +100,11 @@ class Assistant:
             except (sqlite3.Error, OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, EOFError,
                     zipfile.BadZipFile) as exc:
                 log.debug("index.load_failed", exc_info=True)  # the traceback, for `--verbose`
+                file = ("docstore.sqlite" if isinstance(exc, sqlite3.Error) else "dense.faiss"
+                        if isinstance(exc, RuntimeError) else "keyword.npz" if isinstance(exc, zipfile.BadZipFile)
+                        else "(파일 읽기)")
                 integrity.forget(served.generation, integrity.Problem(
-                    "(읽기)", f"읽는 중 오류가 났습니다 ({type(exc).__name__}: {str(exc)[:200]})"))
+                    file, f"읽는 중 오류가 났습니다 ({type(exc).__name__}: {str(exc)[:200]})"))
         integrity.serve(root)  # raises IndexDamaged: every generation failed to load
         raise AssertionError("unreachable")
 
@@ -234,7 +237,7 @@ class Assistant:
         hits = hits_for(context.query if context else question)
         retrieve_ms = (time.perf_counter() - started) * 1000
         keep = (lambda answer: conversation.add(mask_pii(question), context, answer)) if context else (lambda a: None)
-        chooser = Chooser(self.tokenizer, SubjectReader(self.tokenizer, index).subject_words())
+        chooser = Chooser(self.tokenizer, index)
         stream = AnswerStream(question, hits, retrieve_ms, started, self.settings, selector, judge, self.backend, mode,
                               self.recent_changes, context, keep, chooser)
         return audited(self, stream, mode, role)
