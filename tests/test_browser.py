@@ -142,6 +142,9 @@ def test_pages_in_a_real_browser(server):
                 assert "문서에서 확인할 수 없습니다" not in main and "찾지 못했어요" not in main, (example, main[-800:])
                 assert "어느 것이 궁금하세요?" not in main, f"{example}: asked back instead of answered"
                 assert where.inner_text().startswith(f"찾은 곳: {EXAMPLE_SOURCES[example]}"), (example, where.inner_text())
+                # Streamlit scrolls inside its own container: the question asked and the answer at the top
+                page.get_by_text("물어보신 내용").first.evaluate("e => e.scrollIntoView({block: 'start'})")
+                page.wait_for_timeout(300)
                 page.screenshot(path=str(SHOTS / f"kiosk-example-{i}.png"), full_page=True)
                 page.get_by_role("button", name="처음으로").first.click()
                 expect(page.get_by_text("찾은 곳:")).to_have_count(0)  # the reset has run: fresh buttons to press
