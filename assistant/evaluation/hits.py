@@ -10,7 +10,8 @@ ARTICLE = re.compile(r"^(제\d+조(?:의\d+)?)")
 def is_hit(source: str, chunk_anchor: str, doc: str | None, anchor: str | None) -> bool:
     """DESIGN.md's rule: same document, and the chunk lies in the expected article; for a guide's heading path
     (`서비스 > 지원 대상`) the same service and the same section — a chunk spanning several sections
-    (`서비스 > 문의처, 법적 근거`) hits when the section is among them, a citation only when it names that section."""
+    (`서비스 > 문의처, 법적 근거`, or the whole service) hits when the section is among them; a citation, whose anchor
+    always names its own section, only when it names that one."""
     if not doc or not source.endswith(doc):
         return False
     if not anchor:
@@ -23,6 +24,6 @@ def is_hit(source: str, chunk_anchor: str, doc: str | None, anchor: str | None) 
     found = [part.strip() for part in chunk_anchor.split(" > ")]
     if expected[0] not in found:
         return False
-    if len(expected) < 2:
-        return True
-    return len(found) > 1 and expected[-1] in [x.strip() for x in found[-1].split(",")]
+    if len(expected) < 2 or len(found) < 2:
+        return True  # a service-only anchor asked, or a chunk that is the whole service (every section in it)
+    return expected[-1] in [x.strip() for x in found[-1].split(",")]
