@@ -269,3 +269,21 @@ def test_full_disk_during_reingest(indexes, tmp_path):
     assert read("freed.rc").strip() == "0", read("freed.err")
     assert "manuals/공용차량_관리.md" in read("freed.out")
     assert read("ask2.rc").strip() == "0" and "65세" in read("ask2.out")
+
+
+def test_unsealed_generation_read_errors_become_korean_errors(assistant, indexes, tmp_path):
+    """A generation written before checksums were recorded has only its headers checked: a read error past them
+    (FAISS on a truncated file) still ends in IndexDamaged naming the file, never a traceback."""
+    index = tmp_path / "index"
+    shutil.copytree(indexes["one"], index)
+    gen = index / live_name(index)
+    manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    for key in ("integrity", "manifest_sha256"):
+        manifest.pop(key)
+    (gen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    assert check_generation(gen).ok and not check_generation(gen).sealed
+    truncate(gen / "dense.faiss")
+    bot = assistant.clone(index_dir=index, audit_enabled=False)
+    with pytest.raises(AssistantError, match="dense.faiss") as caught:
+        bot.ask(QUESTION)
+    assert "--rebuild" in str(caught.value)
