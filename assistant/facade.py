@@ -214,6 +214,8 @@ class Assistant:
             filters = dataclasses.replace(filters, public_only=True)
         question = self.check_question(question)
         self.load_models()
+        if conversation is not None:  # "2번" or "청년 기본 조례요" after a question back asks about that one
+            question = conversation.picked(question, self.tokenizer.tokenize) or question
         index = self.index
         selector = EvidenceSelector(self.tokenizer, index.keyword)
         judge = Judge(self.answerability, Features(self.tokenizer, index.keyword, index.rows_by_source.get))

@@ -106,3 +106,22 @@ def test_walkthrough_set_reports_outcomes(assistant, tmp_path):
     assert result["outcome_accuracy"] is not None and result["right"] is not None
     # measured 32 of 35 right (docs/ANSWERS.md); a regression below 30 fails
     assert sum(r["right"] for r in result["answers"]) >= 30
+
+
+def test_a_reply_that_picks_a_candidate_asks_about_it(assistant):
+    """In a conversation, "2번" or a candidate's name after a question back is that candidate's question; a new
+    question is read as its own."""
+    conversation = assistant.conversation()
+    first = assistant.ask("위원회는 몇 명으로 구성되나요?", conversation=conversation)
+    assert first.outcome == "choose"
+    by_name = assistant.ask("청년 기본 조례요", conversation=conversation)
+    assert by_name.citations[0].title == "가온시 청년 기본 조례" and "20명" in by_name.answer
+    conversation = assistant.conversation()
+    assistant.ask("위원회는 몇 명으로 구성되나요?", conversation=conversation)
+    second = first.candidates[1]
+    by_number = assistant.ask("2번", conversation=conversation)
+    assert by_number.question == second.question and by_number.citations[0].title == second.title
+    conversation = assistant.conversation()
+    assistant.ask("위원회는 몇 명으로 구성되나요?", conversation=conversation)
+    other = assistant.ask("청년 월세 지원은 얼마인가요?", conversation=conversation)
+    assert other.question == "청년 월세 지원은 얼마인가요?" and other.outcome == "answer"

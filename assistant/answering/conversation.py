@@ -7,6 +7,7 @@ titles and welfare service names that only a few titles share ("기초연금", "
 question that names none is read both ways, and the reading the answerability model trusts more is taken."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from ..index.keyword import KoreanTokenizer
@@ -40,6 +41,7 @@ class Turn:
     articles: tuple[str, ...]
     refused: bool
     name: str = ""  # what the answer was about: the cited statute's title or welfare service ("" when refused)
+    choices: tuple[tuple[str, str], ...] = ()  # outcome "choose": (document name, the question about it) each
 
 
 @dataclass
@@ -58,9 +60,27 @@ class Conversation:
     def add(self, question: str, context: Context, answer) -> None:
         top = answer.citations[0] if answer.citations else None
         name = (top.anchor.split(" > ")[0] if " > " in top.anchor else top.title) if top else ""
+        choices = tuple((c.title, c.question) for c in answer.candidates)
         self.turns.append(Turn(question, context.subject, tuple(dict.fromkeys(c.source for c in answer.citations)),
                                tuple(dict.fromkeys(f"{c.title} {c.anchor}" for c in answer.citations)),
-                               answer.refused, name))
+                               answer.refused, "" if choices else name, choices))
+
+    def picked(self, reply: str, tokenize) -> str | None:
+        """After a question back ("어느 조례를 말씀하시나요?"), a reply that only picks one — its number ("2",
+        "2번") or its name ("청년 기본 조례요") — is that candidate's question; anything else is a question of its
+        own. `tokenize` is the index's tokenizer (particles and endings dropped)."""
+        choices = self.last.choices if self.last else ()
+        if not choices:
+            return None
+        number = re.fullmatch(r"\s*(\d+)\s*(?:번째?)?\s*(?:요|이요|것|거|으로|로)?\s*[.!?]?\s*", reply)
+        if number:
+            n = int(number.group(1))
+            return choices[n - 1][1] if 1 <= n <= len(choices) else None
+        words = set(tokenize(reply))
+        names = [set(tokenize(name)) for name, _ in choices]
+        shared = set.intersection(*names)
+        fits = [i for i, n in enumerate(names) if (n - shared) & words and len(words - n) <= 1]
+        return choices[fits[0]][1] if len(fits) == 1 else None
 
 
 class SubjectReader:
@@ -101,8 +121,8 @@ class SubjectReader:
         subject = self.subject(question)
         last = conversation.last if conversation else None
         fresh = Context(subject or self.fallback(question), False, question)
-        if last is None or last.refused or (subject and subject not in f"{last.subject} {last.name}"):
-            return fresh  # after a refusal there is no answered subject to carry
+        if last is None or last.refused or last.choices or (subject and subject not in f"{last.subject} {last.name}"):
+            return fresh  # after a refusal or a question back there is no one answered subject to carry
         if self.foreign_names(question, last.documents):
             return fresh
         name = last.name or last.subject
