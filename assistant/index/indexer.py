@@ -142,9 +142,10 @@ class Indexer:
             set_aside = rebuild and set_aside_damaged_cache(cache_path)
             if set_aside:
                 log.warning("ingest.cache_set_aside", extra={"cache": str(cache_path)})
-            cache, gen = None, None
+            cache, gen, stage = None, None, "임베딩 캐시를 여는 중"
             try:
                 cache = Cache(cache_path)
+                stage = "새로 임베딩한 벡터를 캐시에 쓰는 중"
                 try:
                     vectors, embedded = self._vectors(chunks, cache, progress)
                     crash_point("embedded")
@@ -155,6 +156,7 @@ class Indexer:
                     raise cache_damaged(cache_path, exc) from exc
                 now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
                 documents = self._document_rows(batch.documents, old_docs, kept, unchanged, now)
+                stage = "새 세대의 파일을 쓰는 중"
                 gen = folder.new_generation()
                 write_docstore(gen, documents, chunks)
                 for write in self.derived:
@@ -166,13 +168,15 @@ class Indexer:
                 manifest = self._manifest(documents, chunks, dense.kind, now, base)
                 write_manifest(gen, manifest)  # last: sizes and checksums of everything above
                 crash_point("written")
+                stage = "캐시에 합치는 중"
                 cache.merge()  # this run's embeddings join the cache only now: a failed run leaves it as found
+                stage = "새 세대를 게시하는 중"
                 final = folder.publish(gen, crash_point)
             except BaseException as exc:
                 full = space.is_disk_full(exc, folder.root)  # before the undo frees space again
                 self._undo(folder.root, gen, cache, exc, full)
                 if full:
-                    raise space.disk_full(folder.root, exc, integrity.live_name(folder.root)) from exc
+                    raise space.disk_full(folder.root, exc, integrity.live_name(folder.root), stage) from exc
                 raise
             finally:
                 if cache is not None:

@@ -74,8 +74,8 @@ def is_disk_full(exc: BaseException | None, root: Path | None = None) -> bool:
     return False
 
 
-def disk_full(root: Path, exc: BaseException, live: str | None) -> DiskFull:
+def disk_full(root: Path, exc: BaseException, live: str | None, stage: str) -> DiskFull:
     kept = f"현재 색인({live})은 그대로 답합니다" if live else "이전 색인이 없어 답할 색인은 아직 없습니다"
-    return DiskFull(f"색인하는 중에 디스크가 가득 찼습니다 ({root}; {type(exc).__name__}). 쓰다 만 세대와 이번에 "
+    return DiskFull(f"색인하는 중에 디스크가 가득 찼습니다 ({root}; {stage}, {type(exc).__name__}). 쓰다 만 세대와 이번에 "
                     f"추가한 캐시 항목을 지웠고, {kept}. 남은 공간 {mb(shutil.disk_usage(root).free)}; 공간을 "
                     f"확보한 뒤 다시 실행해 주세요.")
