@@ -31,6 +31,20 @@ def ui_env(assistant, monkeypatch, tmp_path):
     monkeypatch.delenv("ASSISTANT_UI_MODE", raising=False)
     monkeypatch.chdir(tmp_path)  # no assistant.toml from the working directory
     ADMIN_LOGINS.reset()  # the failed-login count is process-wide by design; each test starts with none
+    # each test's settings differ (its feedback folder), so the app builds an Assistant per test: with the session's
+    # loaded models (Assistant.clone), or each would load its own and the file's tests outgrow the machine's memory
+    import dataclasses
+
+    from ui import common
+
+    built = {}
+
+    def cached(key, settings):  # as common._assistant: one per settings, kept for the test
+        if key not in built:
+            built[key] = assistant.clone(**{f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)})
+        return built[key]
+
+    monkeypatch.setattr(common, "_assistant", cached)
     return tmp_path
 
 
