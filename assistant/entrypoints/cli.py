@@ -116,10 +116,10 @@ def print_candidates(answer, numbered: bool) -> None:
 
 def cmd_chat(args, assistant) -> int:
     """A conversation: a prompt on a terminal, one question per line when piped; an empty line starts afresh. After
-    an answer with candidates, a line with one of their numbers asks that candidate's question."""
+    an answer with candidates, a line with one of their numbers (or names) asks that candidate's question: the
+    conversation itself reads such a reply (`Conversation.picked`)."""
     conversation = assistant.conversation()
     interactive = sys.stdin.isatty()
-    candidates = ()
     if interactive:
         print("질문을 입력하세요. 빈 줄은 새 대화, Ctrl-D는 끝.", file=sys.stderr)
     while True:
@@ -129,13 +129,8 @@ def cmd_chat(args, assistant) -> int:
             return 0
         if not line.strip():
             conversation.reset()
-            candidates = ()
             print("— 새 대화를 시작합니다 —", file=sys.stderr)
             continue
-        if line.strip().isdigit() and 1 <= int(line.strip()) <= len(candidates):
-            line = candidates[int(line.strip()) - 1].question  # the pick, asked as if typed
-            if interactive:
-                print(f"→ {line}", file=sys.stderr)
         try:
             stream = assistant.ask_stream(line, args.mode, conversation=conversation)
             for piece in stream:
@@ -147,7 +142,8 @@ def cmd_chat(args, assistant) -> int:
                   flush=True)
             continue
         answer = stream.result
-        candidates = answer.candidates
+        if interactive and answer.question != line.strip():
+            print(f"→ {answer.question}", file=sys.stderr)  # a reply that picked a candidate
         if args.json:
             print(json.dumps({"question": answer.question, **answer.to_json(), "context": answer.context},
                              ensure_ascii=False), flush=True)
