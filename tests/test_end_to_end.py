@@ -10,7 +10,7 @@ import pytest
 
 from assistant.errors import BadQuestion, IndexBusy, IndexMismatch
 from assistant.evaluation.evaluate import first_hit_rank, load_qa
-from assistant.index.store import IndexFolder
+from assistant.index.store import IndexFolder, write_manifest
 
 from .conftest import CORPUS, ROOT, cli_env
 
@@ -82,7 +82,7 @@ def test_manifest_mismatch_is_a_clear_error(assistant, tmp_path):
     gen = IndexFolder(copy).current()
     manifest = json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
     manifest["embedding"]["model"] = "another-model"
-    (gen / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    write_manifest(gen, manifest)  # sealed as an ingest with that model would (a hand edit reads as damage)
     other = assistant.clone(index_dir=copy)  # same loaded model, no second load
     with pytest.raises(IndexMismatch, match="다시 만들어"):
         other.retrieve("기초연금")
