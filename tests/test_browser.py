@@ -6,6 +6,7 @@ finder's results, checked to draw Hangul). No Streamlit "Deploy" toolbar, feedba
 /docs page with the browser cut off from everything but loopback (api-docs.png)."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -55,6 +56,26 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 45, path: st
     raise AssertionError("server did not become healthy")
 
 
+@contextlib.contextmanager
+def running(command: str, assistant, port: int, env: dict, log_path: Path, health: str = "/_stcore/health"):
+    """`assistant serve|api` on loopback in its own process group (`serve` runs streamlit as a child), its URL."""
+    log = log_path.open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "assistant", command, "--index", str(assistant.settings.index_dir),
+                             "--port", str(port)], env=env, cwd=log_path.parent, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, path=health)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
 @pytest.fixture()
 def server(assistant, tmp_path):
     if not CHROMIUM.exists():
@@ -65,21 +86,8 @@ def server(assistant, tmp_path):
     env = cli_env(PYTHONPATH=f"{ROOT / 'tests' / 'netguard'}:{ROOT}",
                   ASSISTANT_ADMIN_PASSWORD_HASH=make_hash(PASSWORD, iterations=1000),
                   ASSISTANT_FEEDBACK_DIR=str(tmp_path / "feedback"), ASSISTANT_CORPUS_DIR=str(tmp_path / "corpus"))
-    log = (tmp_path / "server.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(assistant.settings.index_dir),
-                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)  # its own process group: `serve` runs streamlit as a child
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc)
+    with running("serve", assistant, port, env, tmp_path / "server.log") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_pages_in_a_real_browser(server):
@@ -219,21 +227,8 @@ def api_server(assistant, tmp_path):
         pytest.skip("/usr/bin/chromium is missing (apt-get install chromium fonts-noto-cjk; see scripts/install.sh)")
     port = free_port()
     env = cli_env(PYTHONPATH=f"{ROOT / 'tests' / 'netguard'}:{ROOT}", ASSISTANT_AUDIT_ENABLED="0")
-    log = (tmp_path / "api.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "assistant", "api", "--index", str(assistant.settings.index_dir),
-                             "--port", str(port)], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_healthy(url, proc, path="/healthz")
+    with running("api", assistant, port, env, tmp_path / "api.log", health="/healthz") as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_api_docs_page_works_offline(api_server):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..answering.retrieve import MODES, Filters
 from ..errors import BadQuestion
-from .hits import ARTICLE, is_hit  # noqa: F401 - ARTICLE and is_hit stay importable from here
+from .hits import is_hit
 
 MRR_DEPTH = 10
 
