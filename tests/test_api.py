@@ -73,6 +73,18 @@ def test_ask_answers_with_checked_citations_and_carries_a_conversation(client):
     assert other["conversation_id"] != first["conversation_id"] and other["context"] is None
 
 
+def test_several_candidates_come_as_a_field_and_a_reply_picks_one(client):
+    """Outcome "choose": the candidates are a field a client can render; "2번" in the same conversation asks about
+    the second."""
+    first = client.post("/v1/ask", json={"question": "위원회는 몇 명으로 구성되나요?"}, headers=auth("staff")).json()
+    assert first["outcome"] == "choose" and not first["refused"]
+    assert len(first["candidates"]) >= 2 and set(first["candidates"][0]) == {"source", "title", "anchor", "question"}
+    second = first["candidates"][1]
+    picked = client.post("/v1/ask", json={"question": "2번", "conversation_id": first["conversation_id"]},
+                         headers=auth("staff")).json()
+    assert picked["outcome"] == "answer" and picked["citations"][0]["source"] == second["source"]
+
+
 def test_a_kiosk_key_never_gets_internal_documents(client, assistant):
     internal = {d["source"] for d in assistant.index.documents if d.get("audience") == "internal"}
     staff = client.post("/v1/ask", json={"question": INTERNAL_QUESTION}, headers=auth("staff")).json()
