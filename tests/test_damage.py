@@ -287,3 +287,78 @@ def test_unsealed_generation_read_errors_become_korean_errors(assistant, indexes
     with pytest.raises(AssistantError, match="dense.faiss") as caught:
         bot.ask(QUESTION)
     assert "--rebuild" in str(caught.value)
+
+
+def test_readyz_and_admin_page_say_an_older_generation_is_served(assistant, indexes, tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+    from streamlit.testing.v1 import AppTest
+
+    from assistant.entrypoints.api import create_app
+    from ui.admin_hash import make_hash
+
+    index = damaged_copy(indexes, "two", "dense.faiss", "flip", tmp_path)
+    bot = assistant.clone(index_dir=index, audit_enabled=False)
+    ready = TestClient(create_app(bot.settings, bot)).get("/readyz")
+    assert ready.status_code == 200 and ready.json()["status"] == "degraded"
+    assert ready.json()["generation"] == indexes["older"] and "dense.faiss" in ready.json()["reason"]
+
+    from ui import common
+
+    monkeypatch.setattr(common, "_assistant", lambda key, settings: bot)  # the loaded models, this index
+    monkeypatch.setenv("ASSISTANT_INDEX_DIR", str(index))
+    monkeypatch.setenv("ASSISTANT_ADMIN_PASSWORD_HASH", make_hash("damage-test-password", iterations=1000))
+    monkeypatch.chdir(tmp_path)
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("views/admin.py").run()
+    at.text_input(key="admin_password").set_value("damage-test-password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("dense.faiss" in w.value and indexes["older"] in w.value for w in at.warning)
+
+
+API_FULL_DISK = textwrap.dedent("""\
+    import json, os, shutil, subprocess, sys, tempfile
+    from pathlib import Path
+    from fastapi.testclient import TestClient
+    from assistant import Assistant, Settings
+    from assistant.entrypoints.api import create_app
+    from assistant.keys import new_key
+
+    src, corpus, big = map(Path, sys.argv[1:4])
+    mount = Path(tempfile.mkdtemp())
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], check=True)
+    shutil.copytree(src, mount / "index")
+    key, spec = new_key("admin")
+    bot = Assistant(Settings.load(env={}, index_dir=mount / "index", corpus_dir=corpus, api_keys=spec))
+    client = TestClient(create_app(bot.settings, bot))
+    auth = {"Authorization": f"Bearer {key}"}
+    before = client.post("/v1/ask", json={"question": sys.argv[4]}, headers=auth).json()["answer"]
+    free = shutil.disk_usage(mount).free
+    with open(mount / "filler", "wb") as fh:
+        os.posix_fallocate(fh.fileno(), 0, free - 300 * 1024)
+    files = sorted(str(p.relative_to(mount)) for p in mount.rglob("*") if p.is_file() and "audit" not in p.parts)
+    shutil.copy(big, corpus / "manuals")
+    failed = client.post("/v1/ingest", headers=auth)
+    after = sorted(str(p.relative_to(mount)) for p in mount.rglob("*") if p.is_file() and "audit" not in p.parts)
+    ready = client.get("/readyz").json()
+    again = client.post("/v1/ask", json={"question": sys.argv[4]}, headers=auth).json()["answer"]
+    print(json.dumps({"status": failed.status_code, "body": failed.json(), "same_files": files == after,
+                      "ready": ready["status"], "same_answer": again == before}, ensure_ascii=False))
+""")
+
+
+@pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root to mount a tmpfs in its own mount namespace")
+def test_api_ingest_on_a_full_disk_is_an_error_json(indexes, tmp_path):
+    """POST /v1/ingest with too little space: 507 with a Korean error, nothing left behind, the server answering."""
+    corpus = tmp_path / "corpus"
+    shutil.copytree(CORPUS, corpus)
+    script = tmp_path / "api_full.py"
+    script.write_text(API_FULL_DISK, encoding="utf-8")
+    done = subprocess.run(["unshare", "-m", sys.executable, str(script), str(indexes["two"]), str(corpus),
+                           str(big_manual(tmp_path / "공용차량_관리.md")), QUESTION], capture_output=True, text=True,
+                          env=cli_env(), cwd=ROOT, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["status"] == 507 and "디스크" in result["body"]["error"]
+    assert result["same_files"] and result["ready"] == "ready" and result["same_answer"]
