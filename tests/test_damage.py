@@ -200,7 +200,7 @@ NAMESPACE_SCRIPT = textwrap.dedent("""\
     leave 400; snap before
     run estimate assistant ingest "$CORPUS" --index "$M/index" --quiet
     snap after_estimate
-    for free in 64 400; do
+    for free in 16 64 400; do
       rm -f "$M/filler"; leave $free; snap "before_$free"
       run "full_$free" env ASSISTANT_SKIP_SPACE_CHECK=1 assistant ingest "$CORPUS" --index "$M/index" --quiet
       snap "after_$free"
@@ -234,9 +234,9 @@ def big_manual(path: Path) -> Path:
 
 @pytest.mark.skipif(not can_mount_tmpfs(), reason="needs root to mount a tmpfs in its own mount namespace")
 def test_full_disk_during_reingest(indexes, tmp_path):
-    """Index on a 16 MB tmpfs, a manual added, free space cut to 400 KB and then 64 KB: the estimate refuses before
-    writing; with the estimate skipped the disk really fills (in the run's cache file at 64 KB, in the new
-    generation at 400 KB). Each time: non-zero exit, a Korean message, the filesystem exactly as found (files and
+    """Index on a 16 MB tmpfs, a manual added, free space cut to 400 KB: the estimate refuses before writing; with
+    the estimate skipped (16, 64 and 400 KB left) the disk really fills (opening the cache, in the run's cache file,
+    in the new generation). Each time: non-zero exit, a Korean message, the filesystem exactly as found (files and
     free bytes, the audit log aside), the previous generation answering. With the space back the same ingest
     succeeds."""
     src = tmp_path / "index"
@@ -257,12 +257,14 @@ def test_full_disk_during_reingest(indexes, tmp_path):
 
     assert read("ask0.rc").strip() == "0" and "65세" in read("ask0.out")
     for step, said in (("estimate", "디스크 공간이 부족해 색인을 시작하지 않았습니다"),
-                       ("full_64", "디스크가 가득 찼습니다"), ("full_400", "디스크가 가득 찼습니다")):
+                       ("full_16", "디스크가 가득 찼습니다"), ("full_64", "디스크가 가득 찼습니다"),
+                       ("full_400", "디스크가 가득 찼습니다")):
         err = read(f"{step}.err")
         assert read(f"{step}.rc").strip() != "0" and said in err and "Traceback" not in err, err
         assert [x for x in err.splitlines() if not x.startswith("{")] == [x for x in err.splitlines()
                                                                           if x.startswith("오류:")]
-    for before, after in (("before", "after_estimate"), ("before_64", "after_64"), ("before_400", "after_400")):
+    for before, after in (("before", "after_estimate"), ("before_16", "after_16"), ("before_64", "after_64"),
+                          ("before_400", "after_400")):
         assert read(f"{before}.files") == read(f"{after}.files")
         assert read(f"{before}.free") == read(f"{after}.free")
     assert read("ask1.rc").strip() == "0" and read("ask1.out") == read("ask0.out")

@@ -54,8 +54,9 @@ def check_free(root: Path, needed: int) -> None:
 def is_disk_full(exc: BaseException | None, root: Path | None = None) -> bool:
     """ENOSPC/EDQUOT from the OS, SQLite's "database or disk is full", FAISS's failed write — or any of these as
     the cause of another error. Some writers report only a short write (numpy: "49536 requested and 26592
-    written", no errno): with `root`, an I/O error while less than 1 MB is free there counts too."""
-    if root is not None and isinstance(exc, (OSError, RuntimeError)):
+    written", no errno) or an I/O error (SQLite, when its shared-memory file cannot grow): with `root`, such an
+    error while less than 1 MB is free there counts too."""
+    if root is not None and isinstance(exc, (OSError, RuntimeError, sqlite3.OperationalError)):
         try:
             if shutil.disk_usage(root).free < 2**20:
                 return True

@@ -132,6 +132,9 @@ class Cache:
         self.created = not path.exists()  # made by this run: removed again if the run fails on a full disk
         self.run_path = path.with_name(f"cache.run-{time.time_ns()}.sqlite")
         self.run: sqlite3.Connection | None = None
+        # SQLite's side files that this run brings into being: on a full disk it may not be able to remove them
+        self.new_side_files = [p for p in (_side(path, "-wal"), _side(path, "-shm")) if not p.exists()]
+        self.db = None
         try:
             self.db = sqlite3.connect(path)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -150,8 +153,11 @@ class Cache:
         except sqlite3.DatabaseError as exc:
             from .space import is_disk_full
 
-            if is_disk_full(exc):
+            if is_disk_full(exc, path.parent):
+                self.discard()
                 raise
+            if self.db is not None:
+                self.db.close()
             raise cache_damaged(path, exc) from exc
 
     def _sources(self) -> list[sqlite3.Connection]:
@@ -218,9 +224,12 @@ class Cache:
         _unlink_db(self.run_path)
         if self.created:
             _unlink_db(self.path)
+        for side in self.new_side_files:  # closed above: no connection of ours still maps them
+            if side.exists() and (side.name.endswith("-shm") or side.stat().st_size == 0):
+                side.unlink()
 
     def _close_sources(self) -> None:
-        for _, db in self.leftovers:
+        for _, db in getattr(self, "leftovers", []):
             db.close()
         self.leftovers = []
         if self.run is not None:
@@ -228,7 +237,12 @@ class Cache:
 
     def close(self) -> None:
         self._close_sources()
-        self.db.close()
+        if self.db is not None:
+            self.db.close()
+
+
+def _side(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
 
 
 def _unlink_db(path: Path) -> None:
