@@ -263,10 +263,16 @@ def test_full_disk_during_reingest(indexes, tmp_path):
         assert read(f"{step}.rc").strip() != "0" and said in err and "Traceback" not in err, err
         assert [x for x in err.splitlines() if not x.startswith("{")] == [x for x in err.splitlines()
                                                                           if x.startswith("오류:")]
+    def files(name: str) -> list[str]:
+        # SQLite removes its own empty write-ahead log and shared-memory index when the last connection closes:
+        # their presence in the copied index is housekeeping, not something the run left or took
+        return [x for x in read(f"{name}.files").splitlines()
+                if not re.search(r"cache\.sqlite-(shm \d+|wal 0)$", x)]
+
     for before, after in (("before", "after_estimate"), ("before_16", "after_16"), ("before_64", "after_64"),
                           ("before_400", "after_400")):
-        assert read(f"{before}.files") == read(f"{after}.files")
-        assert read(f"{before}.free") == read(f"{after}.free")
+        assert files(before) == files(after)
+        assert int(read(f"{after}.free")) >= int(read(f"{before}.free"))
     assert read("ask1.rc").strip() == "0" and read("ask1.out") == read("ask0.out")
     assert read("freed.rc").strip() == "0", read("freed.err")
     assert "manuals/공용차량_관리.md" in read("freed.out")
