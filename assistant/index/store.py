@@ -13,9 +13,9 @@ import contextlib
 import fcntl
 import json
 import os
+import logging
 import shutil
 import sqlite3
-import logging
 import time
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -24,7 +24,7 @@ import numpy as np
 
 from ingest import Chunk
 
-from ..errors import IndexBusy, IndexDamaged, IndexMismatch, IndexMissing
+from ..errors import IndexBusy, IndexDamaged, IndexMismatch
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
