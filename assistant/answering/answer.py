@@ -12,17 +12,14 @@ from dataclasses import asdict, dataclass, field
 from ..errors import BackendUnavailable
 from ..index.keyword import answer_patterns
 from ..settings import Settings
-from .candidates import Chooser, name_of, question_for
 from .asked import asked_sections, figure_fits, in_asked_section, section_of
+from .candidates import Chooser, name_of, question_for
 from .evidence import AMENDMENT_TAG, ARTICLE_BASE, MARKER, Citation, Evidence, EvidenceSelector
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, sentences
 from .retrieve import Hit
 
 REFUSAL = "문서에서 확인할 수 없습니다."
 PHONE = re.compile(r"(?:☎\s*)?(?:\d{2,4}-\d{3,4}-\d{4}|\d{3,4}(?:-\d{4})?(?=\)|$|\s))")
-
-
-OUTCOMES = ("answer", "choose", "refuse")
 
 
 @dataclass(frozen=True)
@@ -236,7 +233,7 @@ class AnswerStream:
             yield "여러 안내에 관련 내용이 있어요. 어느 것을 찾으시는지 골라 주세요.\n\n"
         else:
             yield f"이 질문에 답하는 문서가 {len(choices)}개 있습니다. 어느 문서를 말씀하시는지 골라 주세요.\n\n"
-        for hit, e in choices:
+        for _, e in choices:
             yield f"- {e.citation.where}: {e.citation.quote} {e.citation.label}\n"
 
     def _generated(self, evidence: list[Evidence]) -> Iterator[str]:
