@@ -143,7 +143,7 @@ class JudgeData:
 
     def group(self, row: int, question: str, kind: str) -> Iterator[Example]:
         chunk = self.chunks[row]
-        group = f"{chunk.source}#{chunk.anchor}#{question[:40]}"
+        group = f"{chunk.source}#{chunk.anchor}#{question}"
         base = ARTICLE_BASE.match(chunk.anchor).group(1)
         same_article = {r for r in self.rows_by_source[chunk.source]
                         if ARTICLE_BASE.match(self.chunks[r].anchor).group(1) == base}
