@@ -100,15 +100,30 @@ def field_units(section: Section, budget: int) -> list[Unit]:
             units.append(Unit((line.text,), (field or "",), None, line.page))
     out: list[Unit] = []
     for unit in units:
-        heading = unit.lines[:1] if is_field_heading(unit.lines[0]) else ()
-        body = Unit(unit.lines[len(heading):], unit.labels[len(heading):], None, unit.page)
-        if not heading or not body.lines or unit.size <= budget:
-            out.extend(split_long(unit, budget) if not heading else [unit])
-            continue
-        parts = split_long(body, budget - len(heading[0]) - 1)
-        out.append(Unit(heading + parts[0].lines, unit.labels[:1] + parts[0].labels, None, unit.page))
-        out.extend(parts[1:])
+        if not is_field_heading(unit.lines[0]):
+            out.extend(split_long(unit, budget))
+        elif unit.size <= budget:
+            out.append(unit)
+        else:  # cut the body; the heading heads the first part
+            heading = unit.lines[0]
+            parts = split_long(Unit(unit.lines[1:], unit.labels[1:], None, unit.page), budget - len(heading) - 1)
+            out.append(Unit((heading,) + parts[0].lines, unit.labels[:1] + parts[0].labels, None, unit.page))
+            out.extend(parts[1:])
     return out
+
+
+def pack(units: list[Unit], budget: int) -> list[list[Unit]]:
+    """Consecutive units grouped into pieces of at most `budget` characters (a unit larger than that alone)."""
+    pieces: list[list[Unit]] = []
+    current: list[Unit] = []
+    for unit in units:
+        if current and sum(u.size for u in current) + unit.size > budget:
+            pieces.append(current)
+            current = []
+        current.append(unit)
+    if current:
+        pieces.append(current)
+    return pieces
 
 
 def service_pieces(units: list[Unit], budget: int) -> list[list[Unit]]:
@@ -122,15 +137,7 @@ def service_pieces(units: list[Unit], budget: int) -> list[list[Unit]]:
             fields.append([unit])
         else:
             fields[-1].append(unit)
-    pieces: list[list[Unit]] = []
-    for units_of_field in fields:
-        current: list[Unit] = []
-        for unit in units_of_field:
-            if current and sum(u.size for u in current) + unit.size > budget:
-                pieces.append(current)
-                current = []
-            current.append(unit)
-        pieces.append(current)
+    pieces = [piece for units_of_field in fields for piece in pack(units_of_field, budget)]
     thin = lambda piece: sum(len(u.lines) for u in piece) <= 2  # noqa: E731 - a heading and one line
     out: list[list[Unit]] = []
     for piece in pieces:
@@ -181,15 +188,7 @@ def size_section(section: Section, max_chars: int) -> list[tuple[str, str, int |
     else:
         units = statute_units(section, budget) if section.kind in ("article", "addenda", "annex") \
             else field_units(section, budget)
-        pieces, current = [], []
-        for unit in units:
-            size = sum(u.size for u in current) + unit.size
-            if current and size > budget:
-                pieces.append(current)
-                current = []
-            current.append(unit)
-        if current:
-            pieces.append(current)
+        pieces = pack(units, budget)
     out = []
     for piece in pieces:
         lines = [header]
