@@ -8,13 +8,14 @@ The training corpus is disjoint by family from every evaluation set; never point
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from assistant.answering.judge_data import JudgeData, take  # noqa: E402
+from assistant.answering.judge_data import JudgeData  # noqa: E402
 from assistant.index.keyword import KoreanTokenizer  # noqa: E402
 
 
@@ -31,7 +32,7 @@ def main() -> int:
     data = JudgeData.from_folder(args.docs, KoreanTokenizer(), args.limit)
     examples = data.examples(args.seed, args.per_document)
     if args.sample:
-        for e in take(examples, args.sample):
+        for e in itertools.islice(examples, args.sample):
             print(f"[{e.label}] {e.role:10s} {e.kind:10s} Q: {e.question}")
             print(f"    {e.source} {e.anchor}: {e.passage[:160].replace(chr(10), ' / ')}")
         return 0

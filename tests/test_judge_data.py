@@ -2,11 +2,12 @@
 the bundled ordinances (the training corpus in ../shared/train is only needed to make real training data)."""
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
 
-from assistant.answering.judge_data import JudgeData, as_question, figure_questions, take
+from assistant.answering.judge_data import JudgeData, as_question, figure_questions
 from assistant.index.keyword import KoreanTokenizer
 
 ORDINANCES = Path(__file__).resolve().parent.parent / "corpora" / "ordinances"
@@ -18,15 +19,15 @@ def data() -> JudgeData:
 
 
 def test_a_fixed_seed_gives_the_same_first_examples(data):
-    first = [e.to_json() for e in take(data.examples(seed=7), 12)]
-    again = [e.to_json() for e in take(data.examples(seed=7), 12)]
-    other = [e.to_json() for e in take(data.examples(seed=8), 12)]
+    first = [e.to_json() for e in itertools.islice(data.examples(seed=7), 12)]
+    again = [e.to_json() for e in itertools.islice(data.examples(seed=7), 12)]
+    other = [e.to_json() for e in itertools.islice(data.examples(seed=8), 12)]
     assert first == again and first != other
 
 
 def test_each_question_has_its_positive_and_structural_negatives(data):
     groups: dict[str, list] = {}
-    for e in take(data.examples(seed=0), 200):
+    for e in itertools.islice(data.examples(seed=0), 200):
         groups.setdefault(e.group, []).append(e)
     assert len(groups) >= 10
     for examples in groups.values():

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 
+# "얼마" asks for an amount, "얼마 만에 / 얼마 동안" for a time
+HOW_MUCH = r"얼마(?!\s*(만에|안에|동안|뒤|후|전|이내))"
 # (how a question asks, the sections that answer it), most specific first: "신청할 때 필요한 서류" asks for papers,
 # "얼마 받을 수 있나요" for an amount, though both also say 신청 / 받을 수 있다.
 SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
     (r"서류|준비물|준비(해야|할|하면)|챙겨|구비|제출할?\s*(것|게)", ("구비 서류", "제출 서류")),
     (r"문의|연락처|전화|담당\s*(부서|기관|과)|어디에\s*물어|상담\s*(은|는|받)", ("문의처", "담당 부서")),
     (r"근거\s*(가\s*되는\s*)?(법|조문|규정)|법적\s*근거|어떤\s*법|무슨\s*법|어느\s*법|근거는|근거가", ("법적 근거",)),
-    (r"얼마(?!\s*(만에|안에|동안|뒤|후|전|이내))|금액|액수|몇\s*(달|개월|년)\s*(동안|간|까지)|최대\s*몇\s*(달|개월)|"
+    (HOW_MUCH + r"|금액|액수|몇\s*(달|개월|년)\s*(동안|간|까지)|최대\s*몇\s*(달|개월)|"
      r"지급\s*기간|받는\s*기간|몇\s*만\s*원|무엇을\s*지원|어떤\s*지원|무슨\s*지원|지원\s*내용|혜택|뭘\s*받|무엇을\s*받|"
      r"지원받는\s*내용", ("지원 내용", "지원 금액")),
     (r"누가|누구|대상|자격|조건|선정\s*기준|소득\s*기준", ("지원 대상", "선정 기준")),
@@ -25,7 +27,7 @@ SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
     (r"해당(이\s*되|되|하)|받을\s*수\s*있", ("지원 대상", "선정 기준")),
 )]
 
-MONEY_CUE = re.compile(r"얼마(?!\s*(만에|안에|동안|뒤|후|전|이내))|금액|액수|비용|몇\s*만\s*원|원을|돈")
+MONEY_CUE = re.compile(HOW_MUCH + r"|금액|액수|비용|몇\s*만\s*원|원을|돈")
 SHARE_CUE = re.compile(r"비율|퍼센트|%|몇\s*분의|분의|감액|깎|할인")
 SHARE = re.compile(r"분의|%|퍼센트")
 # how a line states an amount of money, even one it leaves to a notice ("금액은 장관이 매년 고시")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from ingest import Chunk, load_documents
 
 from ..index.keyword import BM25Index, KoreanTokenizer
 from .answer import FIGURE, figure_text
+from .candidates import family
 from .evidence import ARTICLE_BASE, MARKER
 
 STATUTE_TYPES = ("law", "rule", "ordinance")
@@ -52,11 +53,6 @@ class Example:
 
     def to_json(self) -> dict:
         return asdict(self)
-
-
-def family(title: str) -> str:
-    """기초연금법, 기초연금법 시행령, 기초연금법 시행규칙 -> 기초연금법."""
-    return re.sub(r"\s*시행\s*(령|규칙)\s*$", "", title).replace(" ", "")
 
 
 def as_question(line: str) -> str:
@@ -155,8 +151,9 @@ class JudgeData:
         yield example(row, 1, "positive")
         rows = self.rows_by_source[chunk.source]
         at = rows.index(row)
-        for r in (rows[at - 1] if at > 0 else None, rows[at + 1] if at + 1 < len(rows) else None):
-            if r is not None and r not in same_article:
+        neighbours = rows[max(at - 1, 0):at] + rows[at + 1:at + 2]
+        for r in neighbours:
+            if r not in same_article:
                 yield example(r, 0, "neighbour")
         own = self.family == self.family[row]
         sibling = self.best(question, own & (self.source != chunk.source), set())
@@ -166,14 +163,5 @@ class JudgeData:
         if other is not None:
             yield example(other, 0, "family_out")  # the whole family hidden: an out-of-corpus question
         confuser = self.best(question, self.source == chunk.source, same_article)
-        if confuser is not None and confuser not in (rows[at - 1] if at > 0 else -1, rows[min(at + 1, len(rows) - 1)]):
+        if confuser is not None and confuser not in neighbours:
             yield example(confuser, 0, "confuser")
-
-
-def take(examples: Iterable[Example], n: int) -> list[Example]:
-    out = []
-    for e in examples:
-        if len(out) >= n:
-            break
-        out.append(e)
-    return out
