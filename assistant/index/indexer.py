@@ -193,21 +193,16 @@ class Indexer:
         log.info("ingest.done", extra={"chunks": len(chunks), "embedded": embedded, "generation": final.name})
         return result
 
-    def _base(self, root: Path, live: Path | None) -> Path | None:
-        """The generation the new one starts from: the live one if it checks out, else the newest older intact
-        one (what is being served); with none, only `--rebuild` may go on."""
+    @staticmethod
+    def _base(root: Path, live: Path | None) -> Path | None:
+        """The generation the new one starts from: the one being served (`integrity.serve`: the live one if it
+        checks out, else the newest older intact one); with none, only `--rebuild` may go on."""
         if live is None:
             return None
-        check = integrity.checked(live)
-        if check.ok:
-            return live
-        for gen in integrity.generations(root):
-            if gen.name < live.name and integrity.checked(gen).ok:
-                log.warning("ingest.base_fallback", extra={"live": live.name, "base": gen.name,
-                                                           "problem": str(check.problems[0])})
-                return gen
-        raise IndexDamaged(f"현재 세대 {live.name}의 {check.problems[0]}. 손상된 세대 위에 이어서 색인하지 "
-                           f"않습니다. {integrity.fix_hint(root)}")
+        try:
+            return integrity.serve(root).generation
+        except IndexDamaged as exc:
+            raise IndexDamaged(f"손상된 세대 위에 이어서 색인하지 않습니다. {exc}") from exc
 
     @staticmethod
     def _read_base(root: Path, base: Path | None) -> tuple[list[dict], list[Chunk]]:

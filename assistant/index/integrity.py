@@ -285,6 +285,10 @@ def generations(root: Path) -> list[Path]:
     return sorted((p for p in Path(root).glob("gen-*") if p.is_dir()), key=lambda p: p.name, reverse=True)
 
 
+def missing(root: Path) -> IndexMissing:
+    return IndexMissing(f"색인이 없습니다: {root}. 먼저 `assistant ingest --index {root}`를 실행해 주세요.")
+
+
 def fix_hint(root: Path) -> str:
     return (f"`assistant ingest --rebuild --index {root}`로 원본 문서에서 색인을 다시 만들어 주세요 "
             f"(임베딩 캐시가 온전하면 다시 임베딩하지 않습니다).")
@@ -296,7 +300,7 @@ def serve(root: Path) -> Served:
     name, gens = live_name(root), generations(root)
     marker = root / "CURRENT"
     if name is None and not marker.exists():
-        raise IndexMissing(f"색인이 없습니다: {root}. 먼저 `assistant ingest --index {root}`를 실행해 주세요.")
+        raise missing(root)
     live = root / name if name else None
     if live is not None and live.is_dir():
         check = checked(live)
@@ -341,7 +345,7 @@ def verify(root: Path) -> dict:
     name = live_name(root)
     gens = generations(root)
     if name is None and not gens:
-        raise IndexMissing(f"색인이 없습니다: {root}. 먼저 `assistant ingest --index {root}`를 실행해 주세요.")
+        raise missing(root)
     results = [check_generation(g, checksums=True) for g in gens]
     out = {"index": str(root), "live": name, "generations": [r.to_json() | {"live": r.generation == name}
                                                             for r in results]}
