@@ -128,7 +128,7 @@ def stats_section(settings, language: str) -> None:
     assistant = get_assistant()
     # a damaged live generation: answers come from an older intact one (degraded) or not at all (damaged); the
     # reason names the file and the fix (`assistant ingest --rebuild`)
-    health = assistant.index_health() if hasattr(assistant, "index_health") else {}
+    health = assistant.index_health()
     if health.get("status") in ("degraded", "damaged"):
         (st.warning if health["status"] == "degraded" else st.error)(health["reason"])
     try:
