@@ -65,17 +65,21 @@ def test_model_change_is_detected_in_process(tiny, assistant):
 
 
 def test_a_local_cross_encoder_orders_the_fused_candidates(tiny, assistant):
-    ranked = assistant.clone(reranker_model=str(tiny["reranker"]), reranker_depth=8)
+    plain = assistant.clone(reranker_model="")
     question = "기초연금은 몇 살부터 받을 수 있나요?"
-    hits = ranked.retrieve(question, k=8)
-    plain = assistant.retrieve(question, k=8)
-    assert {h.row for h in hits} == {h.row for h in plain}  # same candidates, re-ordered
-    assert [h.ranks["reranker"] for h in hits] == list(range(1, 9))
-    scores = ranked.reranker.scores(question, [h.chunk.embed_text for h in hits])
-    assert np.all(np.diff(scores) <= 1e-6)  # in the cross-encoder's order
-    assert ranked.info()["reranker"]["library"] == "sentence-transformers"
-    models = {m["role"]: m for m in register._models(ranked)}
-    assert models["재순위(교차 인코더)"]["weights_sha256"] == ranked.reranker.checksum
+    before = plain.retrieve(question, k=8)
+    deciding = assistant.clone(reranker_model=str(tiny["reranker"]), reranker_depth=8, reranker_weight=1e6)
+    hits = deciding.retrieve(question, k=8)
+    assert {h.row for h in hits} == {h.row for h in before}  # same candidates, re-ordered
+    assert [h.ranks["reranker"] for h in hits] == list(range(1, 9))  # a large weight: its order
+    scores = deciding.reranker.scores(question, [h.chunk.embed_text for h in hits])
+    assert np.all(np.diff(scores) <= 1e-6) and np.allclose(scores, [h.judge for h in hits], atol=1e-5)
+    assert {h.row: h.score for h in hits} == {h.row: h.score for h in before}  # the fused score stays on each hit
+    silent = deciding.clone(reranker_weight=0.0).retrieve(question, k=8)  # weight 0: the fused order, judged
+    assert [h.row for h in silent] == [h.row for h in before] and all(h.judge is not None for h in silent)
+    assert deciding.info()["reranker"]["library"] == "sentence-transformers"
+    models = {m["role"]: m for m in register._models(deciding)}
+    assert models["재순위(교차 인코더)"]["weights_sha256"] == deciding.reranker.checksum
 
 
 def test_eval_reports_with_and_without_the_reranker(tiny, assistant):
@@ -83,7 +87,7 @@ def test_eval_reports_with_and_without_the_reranker(tiny, assistant):
     result = run_eval(ranked, CORPUS / "qa.jsonl", generate=False)
     assert set(result["by_retriever"]) == {"hybrid", "dense", "keyword", WITHOUT_RERANKER}
     assert result["reranker"]["model"] == str(tiny["reranker"])
-    plain = run_eval(assistant, CORPUS / "qa.jsonl", generate=False)
+    plain = run_eval(assistant.clone(reranker_model=""), CORPUS / "qa.jsonl", generate=False)
     assert result["by_retriever"][WITHOUT_RERANKER] == plain["by_retriever"]["hybrid"]
 
 

@@ -36,6 +36,8 @@ TABLE = re.compile(r"[│┼├┤─]")
 SENTENCE = re.compile(r"(?<=다\.)\s+")
 QUALIFIERS = ("이내", "이상", "이하", "미만", "초과", "까지", "부터", "마다")
 ATTACHED = ("까지", "부터", "마다")
+PARENTHESES = re.compile(r"\s*\([^()]*\)")
+LEAD = re.compile(r"^(?:다만|또한|이 경우)\s*,?\s*")
 ENDINGS = ((re.compile(r"하여야\s*한다\.?$"), "해야 하나요?"), (re.compile(r"할\s*수\s*있다\.?$"), "할 수 있나요?"),
            (re.compile(r"한다\.?$"), "하나요?"), (re.compile(r"이다\.?$"), "인가요?"), (re.compile(r"된다\.?$"), "되나요?"))
 
@@ -46,7 +48,7 @@ class Example:
     passage: str  # `Chunk.embed_text`: what the judge will see at answer time
     label: int  # 1: the passage answers the question
     kind: str  # figure | definition
-    role: str  # positive | neighbour | sibling | confuser | family_out
+    role: str  # positive | neighbour | sibling | confuser | family_out | same_kind | definition
     source: str
     anchor: str
     group: str  # the question's id: a positive and its negatives share it
@@ -56,6 +58,9 @@ class Example:
 
 
 def as_question(line: str) -> str:
+    """A statute's sentence as a person would ask it: parentheticals ("(이하 "법"이라 한다)") and a leading "다만,"
+    dropped, the ending turned into a question."""
+    line = LEAD.sub("", PARENTHESES.sub("", line)).strip()
     for ending, asked in ENDINGS:
         if ending.search(line):
             return ending.sub(asked, line)
@@ -133,11 +138,16 @@ class JudgeData:
             rows = self.rows_by_source[source]
             made = [(row, q, kind) for row in rows for maker in (figure_questions, definition_questions)
                     for q, kind in maker(self.chunks[row])]
+            alike = {kind: {row for row, _, k in made if k == kind} for kind in ("figure", "definition")}
             rng.shuffle(made)
             for row, question, kind in made[:per_document]:
-                yield from self.group(row, question, kind)
+                yield from self.group(row, question, kind, alike)
 
-    def group(self, row: int, question: str, kind: str) -> Iterator[Example]:
+    def group(self, row: int, question: str, kind: str, alike: dict[str, set[int]]) -> Iterator[Example]:
+        """A made question's positive and its hard negatives. Two of them share what a judge could otherwise learn
+        from the passage alone: a passage of the same document that states a figure too ("same_kind"), and for a
+        figure question the document's 정의 article ("definition"), which is the positive of every definition
+        question. Only reading question and passage together tells them apart."""
         chunk = self.chunks[row]
         group = f"{chunk.source}#{chunk.anchor}#{question}"
         base = ARTICLE_BASE.match(chunk.anchor).group(1)
@@ -152,8 +162,10 @@ class JudgeData:
         rows = self.rows_by_source[chunk.source]
         at = rows.index(row)
         neighbours = rows[max(at - 1, 0):at] + rows[at + 1:at + 2]
+        used = set(same_article)
         for r in neighbours:
-            if r not in same_article:
+            if r not in used:
+                used.add(r)
                 yield example(r, 0, "neighbour")
         own = self.family == self.family[row]
         sibling = self.best(question, own & (self.source != chunk.source), set())
@@ -162,6 +174,17 @@ class JudgeData:
         other = self.best(question, ~own, set())
         if other is not None:
             yield example(other, 0, "family_out")  # the whole family hidden: an out-of-corpus question
-        confuser = self.best(question, self.source == chunk.source, same_article)
-        if confuser is not None and confuser not in neighbours:
+        confuser = self.best(question, self.source == chunk.source, used)
+        if confuser is not None:
+            used.add(confuser)
             yield example(confuser, 0, "confuser")
+        mask = np.zeros(len(self.chunks), dtype=bool)
+        mask[list(alike[kind] - used)] = True
+        same_kind = self.best(question, mask, set()) if mask.any() else None
+        if same_kind is not None:
+            used.add(same_kind)
+            yield example(same_kind, 0, "same_kind")
+        if kind == "figure":
+            definition = next((r for r in sorted(alike["definition"]) if r not in used), None)
+            if definition is not None:
+                yield example(definition, 0, "definition")

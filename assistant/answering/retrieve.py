@@ -39,6 +39,13 @@ class Hit:
     ranks: dict = field(default_factory=dict, compare=False)
     dense: float | None = None  # cosine similarity to the question
     coverage: float | None = None  # idf-weighted share of the question's words in the chunk
+    judge: float | None = None  # the cross-encoder's score (a logit) when one re-scored this hit
+
+
+def standardised(values) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 1e-9 else np.zeros_like(values)
 
 
 MIDDLE_DOTS = re.compile("[·ㆍ‧•・･]")
@@ -165,19 +172,26 @@ class Retriever:
                             + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
                           key=lambda x: -x[1])
         best = self.asked_section_first(question, best)
+        judged: dict[int, float] = {}
         if self.reranker is not None and len(rankings) > 1:
-            best = self.cross_encode(question, best, ranks)
-        return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r]) for r, s in best[:k]]
+            best = self.cross_encode(question, best, ranks, judged)
+        return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r], judged.get(r)) for r, s in best[:k]]
 
-    def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict) -> list[tuple[int, float]]:
-        """The cross-encoder orders the top `reranker_depth`; the fused score stays on each hit (the answerability
-        model was trained on it) and the cross-encoder's place is kept in `ranks` as "reranker"."""
+    def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict,
+                     judged: dict[int, float]) -> list[tuple[int, float]]:
+        """The cross-encoder reads the question with each of the top `reranker_depth` passages. Its score and the
+        fused score, each standardised within the question, are added with weight `reranker_weight` on its side:
+        a judge trained on made questions ranks real ones worse than the hybrid on its own (#25), beside it it
+        settles the hybrid's near-ties. The fused score stays on each hit (the answerability model reads it); the
+        cross-encoder's score goes into `judged` and its own place into `ranks` as "reranker"."""
         top = best[:self.settings.reranker_depth]
         scores = self.reranker.scores(question, [self.index.chunks[r].embed_text for r, _ in top])
-        order = sorted(range(len(top)), key=lambda i: -scores[i])
-        for place, i in enumerate(order):
-            ranks[top[i][0]]["reranker"] = place + 1
-        return [top[i] for i in order] + best[len(top):]
+        for place, i in enumerate(np.argsort(-scores, kind="stable")):
+            ranks[top[int(i)][0]]["reranker"] = place + 1
+        judged.update((r, float(x)) for (r, _), x in zip(top, scores))
+        together = standardised([s for _, s in top]) + self.settings.reranker_weight * standardised(scores)
+        order = np.argsort(-together, kind="stable")
+        return [top[int(i)] for i in order] + best[len(top):]
 
     def asked_section_first(self, question: str, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Within one welfare service, the chunk of the section the question asks for ("누가" -> 지원 대상) takes the

@@ -79,6 +79,14 @@ def bench_answers(bot, questions: list[str]) -> dict:
             "gen_tokens_per_s": round(float(np.median(rates)), 1), "model": bot.settings.backend}
 
 
+def bench_without_reranker(bot, questions: list[str], generate: bool) -> dict:
+    plain = bot.clone(reranker_model="")
+    out = {"retrieve_ms": bench_retrieval(plain, questions)["hybrid"]}
+    if generate:
+        out["first_token_ms"] = bench_answers(plain, questions)["first_token_ms"]
+    return out
+
+
 def bench_concurrency(bot, questions: list[str], concurrency: int, rounds: int = 2) -> dict:
     """Concurrent requests to the configured generative backend (e.g. a vLLM pool): aggregate tokens/s and time to
     first token under load. Tokens are streamed deltas (vLLM sends one token per delta)."""
@@ -220,6 +228,8 @@ def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path |
                   "ingest": ingest, "retrieve_ms_p50": retrieval["hybrid"]["p50"],
                   "retrieve_ms_p95": retrieval["hybrid"]["p95"], "retrieve_ms": retrieval}
         result.update(bench_answers(bot, questions) if generate else {"first_token_ms": None, "gen_tokens_per_s": None})
+        if bot.reranker is not None:  # its cost is the difference: the same questions without it
+            result["without_reranker"] = bench_without_reranker(bot, questions, generate)
         if concurrency:
             result["concurrent_generation"] = bench_concurrency(bot, questions, concurrency)
         baseline = bench_baseline(assistant, corpus, questions)

@@ -1,6 +1,6 @@
-"""An optional cross-encoder that re-scores the fused candidates: a local sentence-transformers `CrossEncoder`
-folder (bge-reranker-v2-m3, ko-reranker, …). None ships in the registries this project reaches, so it is off
-unless `reranker_model` names a folder; it is never downloaded."""
+"""A cross-encoder that re-scores the fused candidates: the judge shipped in the repository (`reranker_model =
+"packaged"`, assembled by `judge.py`) or any local sentence-transformers `CrossEncoder` folder (bge-reranker-v2-m3,
+ko-reranker, …). It is never downloaded; `reranker_model = ""` turns it off."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ModelMissing
-from . import packaged_model
+from . import judge, packaged_model
 from .embed import QUIET_TOKENIZER, folder_name, force_offline, loading, pick_device, weights_of
 
 log = logging.getLogger(__name__)
@@ -19,7 +19,11 @@ class Reranker:
     def __init__(self, model: str, device: str = "auto", threads: int = 2, batch: int = 16,
                  cache_dir: Path | str | None = None):
         force_offline()
-        folder = Path(model).expanduser()
+        if model == judge.PACKAGED:
+            with loading("판단 모델", "assistant/index/judge"):
+                folder = judge.ensure_folder(cache_dir)
+        else:
+            folder = Path(model).expanduser()
         if not (folder / "config.json").is_file():
             raise ModelMissing(f"재순위 모델 폴더를 찾을 수 없습니다: {model} — sentence-transformers CrossEncoder 형식의 "
                                "로컬 폴더 경로를 지정해 주세요 (이 시스템은 모델을 인터넷에서 내려받지 않습니다).")
@@ -40,8 +44,11 @@ class Reranker:
         """One relevance score per text (higher is better; raw logits, comparable within one question)."""
         if not texts:
             return np.zeros(0, np.float32)
+        import torch
+
         return np.asarray(self._model.predict([(question, t) for t in texts], batch_size=self.batch,
-                                              show_progress_bar=False, convert_to_numpy=True),
+                                              activation_fn=torch.nn.Identity(), show_progress_bar=False,
+                                              convert_to_numpy=True),
                           dtype=np.float32).reshape(len(texts), -1)[:, -1]
 
     def describe(self) -> dict:
