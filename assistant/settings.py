@@ -52,9 +52,10 @@ class Settings:
     rerank_dense: float = 0.1
     rerank_title: float = 0.01  # the question names the document's law or service
     rerank_answer_type: float = 0.005  # a "며칠/얼마/몇 살" question prefers chunks that state such a figure
-    # the cross-encoder that re-scores the fused top `reranker_depth` before the answer is chosen: "packaged" = the
-    # judge shipped in assistant/index/judge/, else a local sentence-transformers CrossEncoder folder
-    # (bge-reranker-v2-m3, ko-reranker, …); "" = off
+    # the cross-encoder that re-scores the fused top `reranker_depth` before the answer is chosen: a local
+    # sentence-transformers CrossEncoder folder (bge-reranker-v2-m3, ko-reranker, …) or a judge delta trained by
+    # scripts/train_judge.py (*.safetensors); "" = off. No judge ships: on real questions the one trained here
+    # ranked worse than the hybrid alone (docs/ANSWERS.md, #25)
     reranker_model: str = ""
     reranker_depth: int = 10
     reranker_weight: float = 1.0  # its standardised score beside the standardised fused score (large: it decides)

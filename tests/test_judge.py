@@ -56,8 +56,8 @@ def test_the_delta_becomes_a_folder_plain_crossencoder_loads(trained, tmp_path):
 
     work, *_ = trained
     delta = work / "run" / "judge.safetensors"
-    folder = judge.ensure_folder(tmp_path, delta)
-    assert judge.ensure_folder(tmp_path, delta) == folder  # written once
+    folder = judge.ensure_folder(delta, tmp_path)
+    assert judge.ensure_folder(delta, tmp_path) == folder  # written once
     pairs = [("긴급지원은 며칠 이내에 결정하나요?", "제7조(결정) 시장은 신청을 받은 날부터 14일 이내에 결정하여야 한다."),
              ("청년이란 누구인가요?", "제2조(정의) \"청년\"이란 19세 이상 39세 이하인 사람을 말한다.")]
     loaded = CrossEncoder(str(folder), local_files_only=True).predict(pairs, activation_fn=torch.nn.Identity())
@@ -67,3 +67,13 @@ def test_the_delta_becomes_a_folder_plain_crossencoder_loads(trained, tmp_path):
     assert loaded == pytest.approx(direct, abs=1e-3)
     with safe_open(str(delta), "pt") as stored:  # the word embeddings come from the wheel, not the delta
         assert not any(name.endswith(judge.WORDS) for name in stored.keys())
+
+
+def test_a_trained_delta_is_a_reranker_the_assistant_uses(trained, assistant):
+    work, *_ = trained
+    delta = work / "run" / "judge.safetensors"
+    judged = assistant.clone(reranker_model=str(delta), reranker_depth=5)
+    hits = judged.retrieve("기초연금은 몇 살부터 받을 수 있나요?", k=5)
+    assert all(h.judge is not None and "reranker" in h.ranks for h in hits)
+    assert judged.info()["reranker"]["model"].split("/")[-1].startswith("judge-")  # the assembled folder
+    assert judged.ask("기초연금은 몇 살부터 받을 수 있나요?").answer

@@ -91,6 +91,15 @@ def test_eval_reports_with_and_without_the_reranker(tiny, assistant):
     assert result["by_retriever"][WITHOUT_RERANKER] == plain["by_retriever"]["hybrid"]
 
 
+def test_bench_measures_the_reranker_against_the_same_questions_without_it(tiny, assistant):
+    from assistant.evaluation.bench import bench_without_reranker
+
+    ranked = assistant.clone(reranker_model=str(tiny["reranker"]))
+    plain = bench_without_reranker(ranked, ["기초연금은 몇 살부터 받을 수 있나요?", "아동수당은 언제 주나요?"], True)
+    assert plain["retrieve_ms"]["p50"] > 0 and plain["first_token_ms"] > 0
+    assert ranked.reranker is not None  # the clone without it leaves the original as it was
+
+
 def test_reranker_folder_missing_is_a_korean_error(tmp_path):
     from assistant.errors import ModelMissing
 

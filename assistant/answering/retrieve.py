@@ -180,10 +180,10 @@ class Retriever:
     def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict,
                      judged: dict[int, float]) -> list[tuple[int, float]]:
         """The cross-encoder reads the question with each of the top `reranker_depth` passages. Its score and the
-        fused score, each standardised within the question, are added with weight `reranker_weight` on its side:
-        a judge trained on made questions ranks real ones worse than the hybrid on its own (#25), beside it it
-        settles the hybrid's near-ties. The fused score stays on each hit (the answerability model reads it); the
-        cross-encoder's score goes into `judged` and its own place into `ranks` as "reranker"."""
+        fused score, each standardised within the question, are added with weight `reranker_weight` on its side
+        (a large weight: its order). Fused, a cross-encoder corrects the hybrid only as far as it is better; alone,
+        a weak one undoes what the hybrid got right (#25). The fused score stays on each hit (the answerability
+        model reads it); the cross-encoder's score goes into `judged` and its own place into `ranks` as "reranker"."""
         top = best[:self.settings.reranker_depth]
         scores = self.reranker.scores(question, [self.index.chunks[r].embed_text for r, _ in top])
         for place, i in enumerate(np.argsort(-scores, kind="stable")):

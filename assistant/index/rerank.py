@@ -1,6 +1,6 @@
-"""A cross-encoder that re-scores the fused candidates: the judge shipped in the repository (`reranker_model =
-"packaged"`, assembled by `judge.py`) or any local sentence-transformers `CrossEncoder` folder (bge-reranker-v2-m3,
-ko-reranker, …). It is never downloaded; `reranker_model = ""` turns it off."""
+"""A cross-encoder that re-scores the fused candidates: any local sentence-transformers `CrossEncoder` folder
+(bge-reranker-v2-m3, ko-reranker, …) or a judge trained here (`scripts/train_judge.py`'s `.safetensors` delta,
+assembled into a folder by `judge.py`). It is never downloaded; `reranker_model = ""` (the default) turns it off."""
 from __future__ import annotations
 
 import logging
@@ -19,9 +19,9 @@ class Reranker:
     def __init__(self, model: str, device: str = "auto", threads: int = 2, batch: int = 16,
                  cache_dir: Path | str | None = None):
         force_offline()
-        if model == judge.PACKAGED:
-            with loading("판단 모델", "assistant/index/judge"):
-                folder = judge.ensure_folder(cache_dir)
+        if judge.is_delta(model):
+            with loading("판단 모델", model):
+                folder = judge.ensure_folder(Path(model).expanduser(), cache_dir)
         else:
             folder = Path(model).expanduser()
         if not (folder / "config.json").is_file():
