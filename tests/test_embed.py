@@ -118,4 +118,5 @@ def test_processes_starting_together_convert_once(tmp_path):
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         folders = pool.map(packaged_model.ensure_folder, [tmp_path, tmp_path])
     assert folders[0] == folders[1] and not packaged_model.verify_folder(folders[0])
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".convert-")] == []
+    scratch = f".{packaged_model.FOLDER_NAME}-"  # packaged_model.install's working folder
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(scratch)] == []

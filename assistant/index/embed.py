@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -97,8 +96,7 @@ def onnx_folder(source: Path, checksum: str, backend: str, cache_dir: Path) -> P
 def export_onnx(source: Path, checksum: str, backend: str, target: Path) -> None:
     from sentence_transformers import SentenceTransformer
 
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
-    try:
+    def write(work: Path) -> None:
         if (target / ONNX_FILES["onnx"]).is_file():  # fp32 already exported: only the int8 file is missing
             shutil.copytree(target, work, dirs_exist_ok=True)
         else:
@@ -113,11 +111,8 @@ def export_onnx(source: Path, checksum: str, backend: str, target: Path) -> None
             quantize_dynamic(work / ONNX_FILES["onnx"], work / ONNX_FILES["onnx-int8"], per_channel=True,
                              weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul"],
                              extra_options={"MatMulConstBOnly": True})
-        packaged_model.write_checksums(work, {"source": str(source), "sha256": checksum})
-        shutil.rmtree(target, ignore_errors=True)
-        work.rename(target)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+
+    packaged_model.install(target, {"source": str(source), "sha256": checksum}, write)
 
 
 class Embedder:

