@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from assistant.answering.retrieve import standardised  # noqa: E402
 from assistant.evaluation.evaluate import load_qa  # noqa: E402
@@ -43,9 +44,10 @@ def load(path: Path, max_length: int):
     return model.eval()
 
 
-def auc(positive: list[float], negative: list[float]) -> float:
-    p, n = np.asarray(positive)[:, None], np.asarray(negative)[None, :]
-    return float(((p > n).sum() + 0.5 * (p == n).sum()) / max(p.size * n.size, 1))
+def auc(positive: list[float], negative: list[float]) -> float | None:
+    if not positive or not negative:
+        return None  # a QA set without unanswerable questions separates nothing
+    return round(float(roc_auc_score([1] * len(positive) + [0] * len(negative), positive + negative)), 4)
 
 
 def main() -> int:
@@ -85,10 +87,9 @@ def main() -> int:
         "recall@1": {"hybrid": recall_at_1(0.0), "judge_alone": recall_at_1(None),
                      **{f"fused_{w}": recall_at_1(w) for w in WEIGHTS}},
         "answerability_auc": {
-            "judge_top1": round(auc([r["judge"][0] for r in answerable if r["judge"]],
-                                    [r["judge"][0] for r in negatives if r["judge"]]), 4),
-            "cosine_top1": round(auc([r["cosine"] for r in answerable],
-                                     [r["cosine"] for r in negatives]), 4)},
+            "judge_top1": auc([r["judge"][0] for r in answerable if r["judge"]],
+                              [r["judge"][0] for r in negatives if r["judge"]]),
+            "cosine_top1": auc([r["cosine"] for r in answerable], [r["cosine"] for r in negatives])},
     }
     print(json.dumps(result, ensure_ascii=False, indent=1))
     if args.out:

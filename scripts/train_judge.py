@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import random
 import sys
 import time
@@ -28,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
 
 from assistant.answering.candidates import family  # noqa: E402
 from assistant.index import judge as judge_model  # noqa: E402
@@ -94,15 +94,6 @@ def loss_of(model, chosen: list[list[dict]], rng: random.Random | None, device: 
     return listwise + pointwise, scores.detach().float().cpu().numpy(), labels.cpu().numpy(), sizes
 
 
-def auc(scores: np.ndarray, labels: np.ndarray) -> float:
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    ranks[order] = np.arange(1, len(scores) + 1)
-    pos = labels == 1
-    n_pos, n_neg = pos.sum(), (~pos).sum()
-    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2) / max(n_pos * n_neg, 1))
-
-
 @torch.no_grad()
 def validate(model, held: list[list[dict]], device: str, per_batch: int) -> dict:
     model.eval()
@@ -113,7 +104,7 @@ def validate(model, held: list[list[dict]], device: str, per_batch: int) -> dict
         all_labels.append(labels)
         top1 += [float(np.argmax(s) == 0) for s in np.split(scores, np.cumsum(sizes)[:-1])]
     model.train()
-    return {"auc": round(auc(np.concatenate(all_scores), np.concatenate(all_labels)), 4),
+    return {"auc": round(float(roc_auc_score(np.concatenate(all_labels), np.concatenate(all_scores))), 4),
             "top1": round(float(np.mean(top1)), 4), "groups": len(held)}
 
 
