@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import hashlib
-import json
 import logging
 import os
 import platform
@@ -30,7 +29,7 @@ from .history import History
 from .keyword import TOKENIZER_VERSION, BM25Index, KoreanTokenizer
 from .milvus_store import make_dense_index
 from .store import (CHUNKER_VERSION, FORMAT_VERSION, Cache, IndexFolder, cache_damaged, read_docstore,
-                    set_aside_damaged_cache, write_docstore, write_manifest)
+                    read_manifest, set_aside_damaged_cache, write_docstore, write_manifest)
 
 log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -228,7 +227,7 @@ class Indexer:
         log.info("ingest.failed", extra={"error": f"{type(exc).__name__}: {exc}", "cleaned": str(gen)})
 
     def _compatible(self, live: Path) -> bool:
-        manifest = json.loads((live / "manifest.json").read_text(encoding="utf-8"))
+        manifest = read_manifest(live)
         return (manifest.get("chunker_version") == CHUNKER_VERSION and manifest.get("format_version") == FORMAT_VERSION
                 and manifest.get("embedding", {}).get("model") == self.embedder.model_id)
 
@@ -313,7 +312,7 @@ class Indexer:
         created = now
         if live:
             try:
-                created = json.loads((live / "manifest.json").read_text(encoding="utf-8")).get("created_at", now)
+                created = read_manifest(live).get("created_at", now)
             except (OSError, ValueError):
                 pass
         by_type: dict[str, int] = {}

@@ -25,6 +25,7 @@ import numpy as np
 from ingest import Chunk
 
 from ..errors import IndexBusy, IndexDamaged, IndexMismatch
+from .integrity import MANIFEST, cache_check, check_generation, checked, generations, live_name, seal, serve
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -58,11 +59,8 @@ class IndexFolder:
         self.keep_generations = max(1, keep_generations)
 
     def current(self) -> Path | None:
-        marker = self.root / "CURRENT"
-        if not marker.is_file():
-            return None
-        gen = self.root / marker.read_text(encoding="utf-8").strip()
-        return gen if (gen / "manifest.json").is_file() else None
+        name = live_name(self.root)
+        return self.root / name if name and (self.root / name / MANIFEST).is_file() else None
 
     @contextlib.contextmanager
     def lock(self, wait: bool = False):
@@ -102,8 +100,6 @@ class IndexFolder:
         """Drop unfinished generations and all but the live one and the newest `keep_generations - 1` older ones
         that check out: a damaged generation never takes the place of the intact one a damaged live one falls
         back to (integrity.serve)."""
-        from .integrity import checked, generations
-
         keep = set(keep)
         spare = self.keep_generations - 1
         for gen in generations(self.root):
@@ -258,8 +254,6 @@ def cache_damaged(path: Path, exc: Exception) -> IndexDamaged:
 
 def set_aside_damaged_cache(path: Path) -> bool:
     """`ingest --rebuild`: a cache that fails SQLite's own check is renamed (kept for inspection), not trusted."""
-    from .integrity import cache_check
-
     if cache_check(path)["ok"]:
         return False
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -272,8 +266,6 @@ def set_aside_damaged_cache(path: Path) -> bool:
 
 def write_manifest(gen: Path, manifest: dict) -> None:
     """Last file of a generation, written atomically, with the sizes and checksums of all the others."""
-    from .integrity import MANIFEST, seal
-
     write_atomic(gen / MANIFEST, json.dumps(seal(manifest, gen), ensure_ascii=False, indent=2).encode("utf-8"))
 
 
@@ -301,7 +293,7 @@ def read_docstore(gen: Path) -> tuple[list[dict], list[Chunk]]:
 
 
 def read_manifest(gen: Path) -> dict:
-    return json.loads((gen / "manifest.json").read_text(encoding="utf-8"))
+    return json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
 
 
 def check_manifest(manifest: dict, model_id: str, dim: int, root: Path) -> None:
@@ -319,8 +311,6 @@ def check_manifest(manifest: dict, model_id: str, dim: int, root: Path) -> None:
 def live_generation(root: Path) -> Path:
     """The generation to answer from: the live one when its files check out, else the newest older intact one
     (integrity.serve says why); IndexMissing / IndexDamaged otherwise."""
-    from .integrity import serve
-
     return serve(root).generation
 
 
@@ -333,8 +323,6 @@ def check_consistency(root: Path) -> dict:
     Used after crashes (tests, `scripts/crash_test.py`); raises AssertionError with what is wrong."""
     from .keyword import BM25Index
     from .milvus_store import load_dense_index
-
-    from .integrity import check_generation
 
     gen = IndexFolder(root).current()  # the live one itself, not a fallback
     assert gen is not None, "no live generation"
