@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from assistant.answering.candidates import family  # noqa: E402
+from assistant.evaluation.evaluate import family  # noqa: E402  (of a file name: law_X.md, decree_X_시행령.md -> X)
 from assistant.index import judge as judge_model  # noqa: E402
 
 

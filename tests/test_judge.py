@@ -77,3 +77,22 @@ def test_a_trained_delta_is_a_reranker_the_assistant_uses(trained, assistant):
     assert all(h.judge is not None and "reranker" in h.ranks for h in hits)
     assert judged.info()["reranker"]["model"].split("/")[-1].startswith("judge-")  # the assembled folder
     assert judged.ask("기초연금은 몇 살부터 받을 수 있나요?").answer
+
+
+def test_a_law_and_its_decree_fall_on_the_same_side_of_the_split(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_judge", ROOT / "scripts" / "train_judge.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    rows = []
+    for n in range(40):
+        for source in (f"law_법{n}.md", f"decree_법{n}_시행령.md", f"rule_법{n}_시행규칙.md"):
+            rows += [{"group": f"{source}#q", "label": 1, "source": source}, {"group": f"{source}#q", "label": 0,
+                                                                            "source": source}]
+    data = tmp_path / "groups.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    train, held = script.read_groups(data, 0.3)
+    assert train and held
+    held_families = {g[0]["source"].split("_")[1] for g in held}
+    assert held_families.isdisjoint(g[0]["source"].split("_")[1] for g in train)
