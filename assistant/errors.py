@@ -41,6 +41,16 @@ class IndexDamaged(AssistantError):
     read: nothing is answered from it. The message names the file and the fix."""
 
 
+class IndexFileDamaged(IndexDamaged):
+    """One file of one generation could not be read although it passed the load checks (a generation written
+    before checksums were recorded, or past the size checksummed on load): `generation` and `file` name it, `what`
+    says why in Korean. The facade passes that generation over; nothing else is taken for damage."""
+
+    def __init__(self, message: str, generation: str, file: str, what: str):
+        super().__init__(message)
+        self.generation, self.file, self.what = generation, file, what
+
+
 class DiskFull(AssistantError):
     """Not enough free space for an ingest: checked before it starts and caught if the disk still fills mid-way
     (the partial generation and this run's cache rows are removed; the live generation is untouched)."""

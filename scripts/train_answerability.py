@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.answering.answerability import FEATURES, PACKAGED_MODEL, AnswerabilityModel, train  # noqa: E402
-from assistant.evaluation.evaluate import family, is_hit, load_qa  # noqa: E402
+from assistant.evaluation.evaluate import family_of_file, is_hit, load_qa  # noqa: E402
 from assistant.facade import Assistant  # noqa: E402
 from assistant.answering.retrieve import Filters  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
@@ -36,12 +36,12 @@ def collect(assistant: Assistant, items: list[dict]) -> list[dict]:
             answer = assistant.ask(question)
             top = answer.citations[0] if answer.citations else None
             label = 1 if top and is_hit(top.source, top.anchor, item["doc"], None) else -1  # -1: not fitted on
-            rows.append({"id": item["id"], "group": family(item["doc"]), "answerable": True, "label": label,
+            rows.append({"id": item["id"], "group": family_of_file(item["doc"]), "answerable": True, "label": label,
                          "features": answer.features})
-            hidden = tuple(s for s in sources if family(s) == family(item["doc"]))
+            hidden = tuple(s for s in sources if family_of_file(s) == family_of_file(item["doc"]))
             answer = assistant.ask(question, filters=Filters(exclude_sources=hidden))
-            rows.append({"id": item["id"] + "/held-out", "group": family(item["doc"]), "answerable": False, "label": 0,
-                         "features": answer.features})
+            rows.append({"id": item["id"] + "/held-out", "group": family_of_file(item["doc"]), "answerable": False,
+                         "label": 0, "features": answer.features})
         else:
             answer = assistant.ask(question)
             rows.append({"id": item["id"], "group": item["id"], "answerable": False, "label": 0,

@@ -29,8 +29,34 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 
-from assistant.evaluation.evaluate import family  # noqa: E402  (of a file name: law_X.md, decree_X_시행령.md -> X)
+from assistant.errors import ConfigError  # noqa: E402
+from assistant.evaluation.evaluate import family_of_file  # noqa: E402  (law_X.md, decree_X_시행령.md -> X)
 from assistant.index import judge as judge_model  # noqa: E402
+
+
+class CheckpointMismatch(ConfigError):
+    """A checkpoint in --work written for another shape of judge (another --layers, or another base model):
+    resuming from it would train a mix of its weights and fresh ones."""
+
+
+def resume_weights(model, saved: dict, path: Path) -> None:
+    """Loads a checkpoint's weights, which must be exactly what training changes in this model (`trained_state`:
+    all but the frozen word embeddings), each of the same shape; anything else is refused with what differs."""
+    expected = judge_model.trained_state(model)
+    missing = sorted(set(expected) - set(saved))
+    extra = sorted(set(saved) - set(expected))
+    reshaped = sorted(name for name in set(expected) & set(saved)
+                      if tuple(saved[name].shape) != tuple(expected[name].shape))
+    if missing or extra or reshaped:
+        def some(names: list[str]) -> str:
+            return ", ".join(names[:3]) + (f" 외 {len(names) - 3}개" if len(names) > 3 else "")
+
+        parts = [f"{label} {len(names)}개 ({some(names)})" for label, names in
+                 (("없는 가중치", missing), ("남는 가중치", extra), ("모양이 다른 가중치", reshaped)) if names]
+        raise CheckpointMismatch(
+            f"체크포인트 {path}는 이 설정의 판단 모델과 구조가 다릅니다: {'; '.join(parts)}. 이어서 학습하려면 처음과 같은 "
+            f"--layers로 실행하고, 새로 학습하려면 다른 --work 폴더를 쓰거나 체크포인트를 지우세요.")
+    model.load_state_dict({**model.state_dict(), **saved})
 
 
 def read_groups(path: Path, validation_share: float) -> tuple[list[list[dict]], list[list[dict]]]:
@@ -45,7 +71,7 @@ def read_groups(path: Path, validation_share: float) -> tuple[list[list[dict]], 
         group = sorted(groups[key], key=lambda e: -e["label"])
         if sum(e["label"] for e in group) != 1 or len(group) < 2:
             continue  # a ranking needs exactly one passage that answers
-        bucket = zlib.crc32(family(group[0]["source"]).encode()) % 1000 / 1000
+        bucket = zlib.crc32(family_of_file(group[0]["source"]).encode()) % 1000 / 1000
         (held if bucket < validation_share else train).append(group)
     return train, held
 
@@ -154,7 +180,11 @@ def main(argv: list[str] | None = None) -> int:
     step, rng = 0, random.Random(args.seed)
     if checkpoint.is_file():
         state = torch.load(checkpoint, map_location=args.device, weights_only=False)
-        model.load_state_dict(state["model"], strict=False)
+        try:
+            resume_weights(model, state["model"], checkpoint)
+        except CheckpointMismatch as exc:
+            print(f"오류: {exc}", file=sys.stderr, flush=True)
+            return exc.exit_code
         optimiser.load_state_dict(state["optimiser"])
         schedule.load_state_dict(state["schedule"])
         step = state["step"]

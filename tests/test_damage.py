@@ -186,7 +186,7 @@ def test_prune_keeps_the_last_intact_generation(assistant, indexes, tmp_path):
 
 NAMESPACE_SCRIPT = textwrap.dedent("""\
     set -u
-    SRC=$1; CORPUS=$2; BIG=$3; OUT=$4
+    SRC=$1; CORPUS=$2; BIG=$3; OUT=$4; PY=$5  # this interpreter, not `assistant` from PATH
     M=$(mktemp -d)
     mount -t tmpfs -o size=16m tmpfs "$M" || exit 90
     cp -a "$SRC" "$M/index"
@@ -195,20 +195,20 @@ NAMESPACE_SCRIPT = textwrap.dedent("""\
     snap() { (cd "$M" && find . -type f -not -path './audit/*' -printf '%p %s\\n' | sort) > "$OUT/$1.files"
              df -B1 --output=avail "$M" | tail -1 | tr -d ' ' > "$OUT/$1.free"; }
     leave() { avail=$(df -B1 --output=avail "$M" | tail -1); fallocate -l $((avail - $1 * 1024)) "$M/filler"; }
-    run ask0 assistant ask "$q" --index "$M/index"
+    run ask0 "$PY" -m assistant ask "$q" --index "$M/index"
     cp "$BIG" "$CORPUS/manuals/"
     leave 400; snap before
-    run estimate assistant ingest "$CORPUS" --index "$M/index" --quiet
+    run estimate "$PY" -m assistant ingest "$CORPUS" --index "$M/index" --quiet
     snap after_estimate
     for free in 16 64 400; do
       rm -f "$M/filler"; leave $free; snap "before_$free"
-      run "full_$free" env ASSISTANT_SKIP_SPACE_CHECK=1 assistant ingest "$CORPUS" --index "$M/index" --quiet
+      run "full_$free" env ASSISTANT_SKIP_SPACE_CHECK=1 "$PY" -m assistant ingest "$CORPUS" --index "$M/index" --quiet
       snap "after_$free"
     done
-    run ask1 assistant ask "$q" --index "$M/index"
+    run ask1 "$PY" -m assistant ask "$q" --index "$M/index"
     rm -f "$M/filler"
-    run freed assistant ingest "$CORPUS" --index "$M/index" --quiet
-    run ask2 assistant ask "$q" --index "$M/index"
+    run freed "$PY" -m assistant ingest "$CORPUS" --index "$M/index" --quiet
+    run ask2 "$PY" -m assistant ask "$q" --index "$M/index"
     umount "$M"
 """).replace("$QUESTION", QUESTION)
 
@@ -248,8 +248,8 @@ def test_full_disk_during_reingest(indexes, tmp_path):
     script = tmp_path / "full.sh"
     script.write_text(NAMESPACE_SCRIPT, encoding="utf-8")
     done = subprocess.run(["unshare", "-m", "bash", str(script), str(src), str(corpus),
-                           str(big_manual(tmp_path / "공용차량_관리.md")), str(out)], capture_output=True, text=True,
-                          env=cli_env(), cwd=ROOT, timeout=900)
+                           str(big_manual(tmp_path / "공용차량_관리.md")), str(out), sys.executable],
+                          capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=900)
     assert done.returncode == 0, done.stderr
 
     def read(name: str) -> str:

@@ -600,4 +600,4 @@ def test_register_page_is_public(ui_env):
     at = app("register")
     page = texts(at)
     assert "AI 사용 등록부" in page
-    assert "AI 활용 등록부" in page or "준비 중" in page
+    assert "AI 활용 등록부" in page

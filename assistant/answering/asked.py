@@ -9,27 +9,43 @@ from __future__ import annotations
 
 import re
 
-# "얼마" asks for an amount, "얼마 만에 / 얼마 동안" for a time
-HOW_MUCH = r"얼마(?!\s*(만에|안에|동안|뒤|후|전|이내))"
+# "얼마" asks for an amount; "얼마 만에 / 얼마 동안" for a time, "얼마나" with a word of time or frequency
+# ("얼마나 걸리나요", "얼마나 자주", "얼마나 오래") how long or how often, and "얼마 (이상) 살아야 / 거주해야 / 근무해야"
+# how long one must have lived or worked somewhere: none of them how much
+STAYING = r"(?:이상\s*)?(?:거주|살아|살았|근무|재직|체류|가입|다녀|일해)"
+HOW_MUCH = (r"얼마(?!\s*(?:만에|안에|동안|간|뒤|후|전|이내|나\s*(?:걸리|걸려|걸릴|자주|오래|동안|기다|지나|빨리|일찍|늦)|"
+            rf"(?:나\s*)?{STAYING}))")
+# how long or how often a benefit is given ("얼마 동안 받나요", "얼마나 자주 나오나요"), which its 지원 내용 states;
+# "얼마나 오래 걸리나요" asks how long a procedure takes
+HOW_LONG_OR_OFTEN = r"얼마\s*(?:동안|간)|얼마나\s*(?:자주|동안|오래(?!\s*걸))"
+# how long a procedure takes ("결정까지 얼마나 걸리나요"): the application section states it
+HOW_LONG_IT_TAKES = r"얼마나\s*(?:오래\s*)?(?:걸리|걸려|걸릴)"
+# "법" as a word of law ("어떤 법", "무슨 법률", "근거 법령"), not the start of 법인, 법원, 법무사, 법정, 법칙 …
+LAW = r"법(?!인|원|무|정|당|석|칙|학)"
+# money stated as a sum: "원" after a number or 십/백/천/만/억 ("20만원을", "몇 만 원"), never inside a word
+# (지원을, 병원을, 위원을, 민원을) nor the start of one ("그만 원하면", "원래", "원칙")
+WON = r"(?:\d|[십백천만억])\s*원(?!하|래|칙|본|장|서|고|리|문|만하)"
 # (how a question asks, the sections that answer it), most specific first: "신청할 때 필요한 서류" asks for papers,
 # "얼마 받을 수 있나요" for an amount, though both also say 신청 / 받을 수 있다.
 SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
     (r"서류|준비물|준비(해야|할|하면)|챙겨|구비|제출할?\s*(것|게)", ("구비 서류", "제출 서류")),
     (r"문의|연락처|전화|담당\s*(부서|기관|과)|어디에\s*물어|상담\s*(은|는|받)", ("문의처", "담당 부서")),
-    (r"근거\s*(가\s*되는\s*)?(법|조문|규정)|법적\s*근거|어떤\s*법|무슨\s*법|어느\s*법|근거는|근거가", ("법적 근거",)),
-    (HOW_MUCH + r"|금액|액수|몇\s*(달|개월|년)\s*(동안|간|까지)|최대\s*몇\s*(달|개월)|"
+    (rf"근거\s*(가\s*되는\s*)?({LAW}|조문|규정)|법적\s*근거|(어떤|무슨|어느)\s*{LAW}|근거는|근거가", ("법적 근거",)),
+    (HOW_MUCH + "|" + HOW_LONG_OR_OFTEN + r"|금액|액수|몇\s*(달|개월|년)\s*(동안|간|까지)|최대\s*몇\s*(달|개월)|"
      r"지급\s*기간|받는\s*기간|몇\s*만\s*원|무엇을\s*지원|어떤\s*지원|무슨\s*지원|지원\s*내용|혜택|뭘\s*받|무엇을\s*받|"
      r"지원받는\s*내용", ("지원 내용", "지원 금액")),
     (r"누가|누구|대상|자격|조건|선정\s*기준|소득\s*기준", ("지원 대상", "선정 기준")),
-    (r"어디서|어디에서|어디로|어디에\s*신청|어떻게\s*신청|신청\s*(방법|절차|하려면|은|는|을|할\s*때|하나요|하면)|접수|절차",
+    (r"어디서|어디에서|어디로|어디에\s*신청|어떻게\s*신청|신청\s*(방법|절차|하려면|은|는|을|할\s*때|하나요|하면)|접수|절차|"
+     + HOW_LONG_IT_TAKES,
      ("신청 방법", "신청 절차")),
     # "받을 수 있나요" asks who may receive only when nothing more specific was asked
     (r"해당(이\s*되|되|하)|받을\s*수\s*있", ("지원 대상", "선정 기준")),
 )]
 
-MONEY_CUE = re.compile(HOW_MUCH + r"|금액|액수|비용|몇\s*만\s*원|원을|돈")
+MONEY_CUE = re.compile(HOW_MUCH + "|" + WON + r"|금액|액수|비용|돈")
 SHARE_CUE = re.compile(r"비율|퍼센트|%|몇\s*분의|분의|감액|깎|할인")
 SHARE = re.compile(r"분의|%|퍼센트")
+SUM = re.compile(r"\d[\d,.]*\s*[십백천]?[만억]?\s*원")  # a figure that is a sum of money ("10만원", "3,000원")
 # how a line states an amount of money, even one it leaves to a notice ("금액은 장관이 매년 고시")
 AMOUNT = re.compile(r"금액|급여액|지급액|연금액|\d[\d,]*\s*(?:천|만|억)?\s*원")
 
@@ -54,8 +70,13 @@ def in_asked_section(anchor: str, asked: tuple[str, ...]) -> bool:
 
 def figure_fits(question: str, figure: str) -> bool:
     """A share ("100분의 70") answers "얼마 받나요" only when the question speaks of shares or reductions: asked
-    for an amount of money, the share of people a threshold aims at is not the answer."""
-    if SHARE.search(figure) and MONEY_CUE.search(question) and not SHARE_CUE.search(question):
+    for an amount of money, the share of people a threshold aims at is not the answer. A sum of money ("10만원")
+    answers only a question that asks for money: "얼마나 자주 나오나요" asks how often, and neither a sum nor a share
+    answers it."""
+    money, shares = MONEY_CUE.search(question), SHARE_CUE.search(question)
+    if SUM.search(figure):
+        return bool(money)
+    if SHARE.search(figure) and not shares and (money or "얼마" in question):
         return False
     return True
 

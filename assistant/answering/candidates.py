@@ -30,7 +30,9 @@ def name_of(hit: Hit) -> str:
     return chunk.anchor.split(" > ")[0] if chunk.doc_type == "welfare" and " > " in chunk.anchor else chunk.title
 
 
-def family(title: str) -> str:
+def family_of_title(title: str) -> str:
+    """A statute's title without 시행령/시행규칙, compacted: "기초연금법 시행령" -> "기초연금법" (a title, not a file
+    name: that is `evaluation.evaluate.family_of_file`)."""
     return compact_title(re.sub(r"\s*시행\s*(령|규칙)\s*$", "", title))
 
 
@@ -54,13 +56,13 @@ class Chooser:
         top = docs[0]
         if top.chunk.doc_type not in PARALLEL_TYPES:
             return []
-        tied, families = [top], {family(top.chunk.title)}
+        tied, families = [top], {family_of_title(top.chunk.title)}
         for hit in docs[1:]:
             if hit.score < TIE * top.score or abs((hit.coverage or 0.0) - (top.coverage or 0.0)) > COVERAGE_GAP:
                 continue
-            if hit.chunk.doc_type != top.chunk.doc_type or family(hit.chunk.title) in families:
+            if hit.chunk.doc_type != top.chunk.doc_type or family_of_title(hit.chunk.title) in families:
                 continue
-            families.add(family(hit.chunk.title))
+            families.add(family_of_title(hit.chunk.title))
             tied.append(hit)
         if len(tied) < 2 or self.names_one(question, tied):
             return []

@@ -23,7 +23,7 @@ from ingest import Chunk, load_documents
 
 from ..index.keyword import BM25Index, KoreanTokenizer
 from .answer import FIGURE, figure_text
-from .candidates import family
+from .candidates import family_of_title
 from .evidence import ARTICLE_BASE, MARKER
 
 STATUTE_TYPES = ("law", "rule", "ordinance")
@@ -108,7 +108,7 @@ class JudgeData:
                        and not c.anchor.startswith("부칙")]
         self.tokenizer = tokenizer
         self.keyword = BM25Index.build([tokenizer.tokenize(c.embed_text) for c in self.chunks])
-        self.family = np.array([family(c.title) for c in self.chunks])
+        self.family = np.array([family_of_title(c.title) for c in self.chunks])
         self.source = np.array([c.source for c in self.chunks])
         self.rows_by_source: dict[str, list[int]] = {}
         for row, c in enumerate(self.chunks):

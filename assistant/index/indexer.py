@@ -21,7 +21,7 @@ import numpy as np
 from ingest import Chunk, load_documents
 from ingest.diff import article_diff
 
-from ..errors import IndexDamaged
+from ..errors import IndexDamaged, IndexMissing
 from ..settings import Settings
 from . import integrity, space
 from .embed import Embedder
@@ -100,9 +100,10 @@ class Indexer:
         # Naming single files adds or updates them; naming a folder makes the index mirror it.
         keep_missing = keep_missing or all(p.is_file() for p in paths)
         with folder.lock():
-            live = folder.current()
-            base = None if rebuild else self._base(folder.root, live)
-            old_docs, old_chunks = self._read_base(folder.root, base)
+            live = integrity.live_name(folder.root)  # what CURRENT names, intact or not
+            base = None if rebuild else self._base(folder.root)
+            base_manifest = read_manifest(base) if base else None
+            old_docs, old_chunks = read_docstore(base) if base else ([], [])
             batch = load_documents(paths, self.settings.chunk_max_chars, self.settings.max_file_mb * 2**20)
             crash_point("parsed")
             failed_sources = {f.source for f in batch.failures}
@@ -128,12 +129,12 @@ class Indexer:
                           changes=changes, chunks=len(chunks), failed=tuple({"source": f.source, "error": f.error}
                                                                             for f in batch.failures))
             # an index built by another chunker or model is rebuilt even when no document changed, and so is one
-            # whose live generation is damaged (base is then an older one, or none)
-            current = live is not None and base == live and self._compatible(live)
+            # whose live generation is damaged (base is then an older one): only an intact live base is current
+            current = base is not None and base.name == live and self._compatible(base_manifest)
             nothing_changed = current and not (added or updated or removed or renamed)
             if dry_run or not chunks or nothing_changed:
                 return IngestReport(**report, dry_run=dry_run, seconds=time.perf_counter() - started,
-                                    generation=live.name if live else None)
+                                    generation=base.name if base else live)
             fresh_chunks = sum(len(new_by_source[s].chunks) for s in (*added, *updated) if s in new_by_source)
             space.check_free(folder.root, space.estimate(chunks, len(chunks) if rebuild else fresh_chunks,
                                                          self.embedder.dim, base, len(old_chunks)))
@@ -193,25 +194,17 @@ class Indexer:
         return result
 
     @staticmethod
-    def _base(root: Path, live: Path | None) -> Path | None:
-        """The generation the new one starts from: the one being served (`integrity.serve`: the live one if it
-        checks out, else the newest older intact one); with none, only `--rebuild` may go on."""
-        if live is None:
-            return None
+    def _base(root: Path) -> Path | None:
+        """The generation the new one builds on: the one being served (`integrity.serve`: the live one if it
+        checks out, else the newest older intact one), so that every document is kept; None before the first
+        ingest. With generations but none intact, only `--rebuild` may go on: building on nothing would publish
+        an index of just the files named this time."""
         try:
             return integrity.serve(root).generation
+        except IndexMissing:
+            return None
         except IndexDamaged as exc:
             raise IndexDamaged(f"손상된 세대 위에 이어서 색인하지 않습니다. {exc}") from exc
-
-    @staticmethod
-    def _read_base(root: Path, base: Path | None) -> tuple[list[dict], list[Chunk]]:
-        if base is None:
-            return [], []
-        try:
-            return read_docstore(base)
-        except sqlite3.DatabaseError as exc:  # an unsealed (older) generation can still be damaged
-            raise IndexDamaged(f"세대 {base.name}의 docstore.sqlite를 읽을 수 없습니다 ({exc}). "
-                               f"{integrity.fix_hint(root)}") from exc
 
     @staticmethod
     def _undo(root: Path, gen: Path | None, cache: Cache | None, exc: BaseException, full: bool) -> None:
@@ -226,8 +219,7 @@ class Indexer:
             cache.discard()  # otherwise its file stays, and the next run reuses what was embedded
         log.info("ingest.failed", extra={"error": f"{type(exc).__name__}: {exc}", "cleaned": str(gen)})
 
-    def _compatible(self, live: Path) -> bool:
-        manifest = read_manifest(live)
+    def _compatible(self, manifest: dict) -> bool:
         return (manifest.get("chunker_version") == CHUNKER_VERSION and manifest.get("format_version") == FORMAT_VERSION
                 and manifest.get("embedding", {}).get("model") == self.embedder.model_id)
 
@@ -308,13 +300,9 @@ class Indexer:
                          "content_sha256": m.content_sha256, "n_chunks": len(doc.chunks), "ingested_at": ingested})
         return rows
 
-    def _manifest(self, documents, chunks, dense_kind, now, live) -> dict:
-        created = now
-        if live:
-            try:
-                created = read_manifest(live).get("created_at", now)
-            except (OSError, ValueError):
-                pass
+    def _manifest(self, documents, chunks, dense_kind, now, base: Path | None) -> dict:
+        # the index's birth, carried from the (checked) base: failing to read it there is damage, not "now"
+        created = read_manifest(base)["created_at"] if base else now
         by_type: dict[str, int] = {}
         for d in documents:
             by_type[d["doc_type"]] = by_type.get(d["doc_type"], 0) + 1

@@ -13,15 +13,17 @@ and the fix. docs/PERFORMANCE.md has what the checks cost at 10k and 1M chunks.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
+import stat
 import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import IndexDamaged, IndexMissing
+from ..errors import IndexDamaged, IndexFileDamaged, IndexMissing
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
@@ -41,20 +43,23 @@ def default_algorithm() -> str:
 
 
 def _hasher(algorithm: str):
+    """None when this installation cannot compute `algorithm` (xxh3 sealed where xxhash was installed, or a name
+    this version does not know): check_generation reports that as a problem, never as a pass."""
     if algorithm == "xxh3_64":
-        import xxhash
-
+        try:
+            import xxhash
+        except ImportError:
+            return None
         return xxhash.xxh3_64()
     if algorithm == "blake2b-128":
         return hashlib.blake2b(digest_size=16)
     return None
 
 
-def checksum(path: Path, algorithm: str) -> str | None:
-    """None when this installation cannot compute `algorithm` (a generation sealed where xxhash was installed)."""
+def checksum(path: Path, algorithm: str) -> str:
     h = _hasher(algorithm)
     if h is None:
-        return None
+        raise ValueError(f"checksum algorithm {algorithm!r} is not available here")  # callers check first
     buf = bytearray(8 << 20)
     view = memoryview(buf)
     with open(path, "rb", buffering=0) as fh:
@@ -136,6 +141,10 @@ def check_generation(gen: Path, checksums: bool | None = None) -> GenerationChec
     counts = manifest.get("counts") or {}
     expect = {"chunks": counts.get("chunks"), "dim": (manifest.get("embedding") or {}).get("dim")}
     problems: list[Problem] = []
+    algorithm = integrity.get("algorithm", "")
+    if recorded and _hasher(algorithm) is None:  # unverifiable is not intact
+        need = " (xxhash 패키지가 필요합니다)" if algorithm == "xxh3_64" else ""
+        problems.append(Problem(MANIFEST, f"기록된 체크섬 방식 {algorithm!r}을 이 설치에서 계산할 수 없습니다{need}"))
     sizes = 0
     names = list(recorded) or [p.name for p in _recorded(gen)]  # an unsealed (older) generation: what is there
     for name in names:
@@ -154,19 +163,12 @@ def check_generation(gen: Path, checksums: bool | None = None) -> GenerationChec
         if what:
             problems.append(Problem(name, what))
     if recorded and checksums is None:
-        checksums = sizes <= LOAD_CHECKSUM_BYTES.get(integrity.get("algorithm", ""), 0)
-    compared = False
-    if recorded and checksums and not problems:
-        algorithm = integrity.get("algorithm", "")
+        checksums = sizes <= LOAD_CHECKSUM_BYTES.get(algorithm, 0)
+    compared = bool(recorded and checksums and not problems)
+    if compared:
         for name, spec in recorded.items():
-            got = checksum(gen / name, algorithm)
-            if got is None:
-                log.warning("index.checksum_unavailable", extra={"algorithm": algorithm, "generation": gen.name})
-                break
-            if got != spec.get("checksum"):
+            if checksum(gen / name, algorithm) != spec.get("checksum"):
                 problems.append(Problem(name, "체크섬이 기록과 다릅니다 (내용 손상)"))
-        else:
-            compared = True
     return GenerationCheck(gen.name, tuple(problems), compared, bool(recorded), sizes, time.perf_counter() - started)
 
 
@@ -251,11 +253,17 @@ _WARNED: set[tuple] = set()
 
 
 def _stat_key(gen: Path) -> tuple:
+    """What `checked` takes for "unchanged": every file's name, size, mtime, inode and ctime. A write through the
+    filesystem sets ctime (which `cp -p`, `rsync -t` or `os.utime` cannot set back, though they keep size and
+    mtime), and a replaced file has a new inode. Not seen: a change that keeps all five — an in-place write with
+    ctime preserved needs privileges (setting the clock, writing the block device) — and bit rot under a running
+    process; `assistant index verify` reads every byte for those. `prune` picks what to keep through it too."""
     try:
-        return (str(gen.resolve()),) + tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns)
-                                            for p in sorted(gen.iterdir()) if p.is_file())
+        files = [(p.name, p.stat()) for p in sorted(gen.iterdir())]
     except OSError:
         return (str(gen), "unreadable")
+    return (str(gen.resolve()),) + tuple((name, st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+                                        for name, st in files if stat.S_ISREG(st.st_mode))
 
 
 def checked(gen: Path) -> GenerationCheck:
@@ -270,6 +278,19 @@ def checked(gen: Path) -> GenerationCheck:
 def forget(gen: Path, problem: Problem) -> None:
     """A generation that passed the checks but failed to load (an unsealed one): never served again here."""
     _CHECKED[_stat_key(gen)] = GenerationCheck(gen.name, (problem,))
+
+
+@contextlib.contextmanager
+def reading(gen: Path, file: str, errors: tuple[type[BaseException], ...]):
+    """Around the read of one file of a generation: `errors` (what that reader raises on a bad file) become
+    IndexFileDamaged naming it; anything else is not damage and passes through."""
+    try:
+        yield
+    except errors as exc:
+        log.debug("index.read_failed", exc_info=True)  # the traceback, for `--verbose`
+        what = f"읽는 중 오류가 났습니다 ({type(exc).__name__}: {str(exc)[:200]})"
+        raise IndexFileDamaged(f"색인 세대 {gen.name}의 {file}: {what}. {fix_hint(gen.parent)}",
+                               gen.name, file, what) from exc
 
 
 def live_name(root: Path) -> str | None:
@@ -295,11 +316,13 @@ def fix_hint(root: Path) -> str:
 
 
 def serve(root: Path) -> Served:
-    """The live generation when it checks out, else the newest older one that does; IndexDamaged when none."""
+    """The live generation when it checks out, else the newest older one that does; IndexDamaged when none.
+    Without CURRENT but with generations (it was deleted, or a first ingest died between rename and switch) the
+    newest intact one is served: an ingest builds on it instead of starting from nothing."""
     root = Path(root)
     name, gens = live_name(root), generations(root)
     marker = root / "CURRENT"
-    if name is None and not marker.exists():
+    if name is None and not marker.exists() and not gens:
         raise missing(root)
     live = root / name if name else None
     if live is not None and live.is_dir():
@@ -307,6 +330,8 @@ def serve(root: Path) -> Served:
         if check.ok:
             return Served(live, name, None, check)
         problem = f"현재 세대 {name}의 {check.problems[0]}"
+    elif not marker.exists():
+        problem = "CURRENT 파일이 없습니다"
     else:
         problem = f"CURRENT 파일이 가리키는 세대({name or '읽을 수 없음'})가 없습니다"
     older = [g for g in gens if live is None or g.name < live.name]

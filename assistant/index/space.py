@@ -52,15 +52,15 @@ def check_free(root: Path, needed: int) -> None:
 
 
 def is_disk_full(exc: BaseException | None, root: Path | None = None) -> bool:
-    """ENOSPC/EDQUOT from the OS, SQLite's "database or disk is full", FAISS's failed write — or any of these as
-    the cause of another error. Some writers report only a short write (numpy: "49536 requested and 26592
-    written", no errno) or an I/O error (SQLite, when its shared-memory file cannot grow): with `root`, such an
-    error while less than 1 MB is free there counts too."""
-    if root is not None and isinstance(exc, (OSError, RuntimeError, sqlite3.OperationalError)):
+    """ENOSPC/EDQUOT from the OS, SQLite's "database or disk is full", FAISS's failed write ("No space left"), a
+    short write (numpy: "49536 requested and 26592 written", no errno) — or any of these as the cause of another
+    error. SQLite reports a shared-memory file that cannot grow only as "disk I/O error": with `root`, that counts
+    while less than 1 MB is free there. Any other error is not a full disk, whatever the free space."""
+    if root is not None and isinstance(exc, sqlite3.OperationalError) and "disk I/O error" in str(exc):
         try:
             if shutil.disk_usage(root).free < 2**20:
                 return True
-        except OSError:
+        except OSError:  # free space unknown: the I/O error is reported as itself
             pass
     seen = 0
     while exc is not None and seen < 8:

@@ -3,7 +3,6 @@ with a live progress bar and a change report, corpus statistics, index and model
 Every action checks the admin session again before it runs."""
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 
 import streamlit as st
@@ -88,9 +87,8 @@ def run_ingest(settings, dry_run: bool, language: str) -> None:
                      text=t("admin_ingest_running", language, done=done, total=total))
 
     assistant = get_assistant()
-    extra = {"by": "admin-ui"} if "by" in inspect.signature(assistant.ingest).parameters else {}
     try:
-        report = assistant.ingest([Path(settings.corpus_dir)], dry_run=dry_run, progress=progress, **extra)
+        report = assistant.ingest([Path(settings.corpus_dir)], dry_run=dry_run, progress=progress, by="admin-ui")
     except AssistantError as exc:
         bar.empty()
         st.error(t("admin_ingest_error", language, error=exc))
@@ -132,7 +130,7 @@ def stats_section(settings, language: str) -> None:
     if health.get("status") in ("degraded", "damaged"):
         (st.warning if health["status"] == "degraded" else st.error)(health["reason"])
     try:
-        documents = assistant.index.documents
+        documents = assistant.documents()
         info = assistant.info()
     except AssistantError as exc:
         st.warning(f"{t('no_index', language)}\n\n{exc}")
@@ -168,7 +166,7 @@ def stats_section(settings, language: str) -> None:
 
 def ingest_history(assistant) -> list[dict]:
     try:
-        return assistant.history(20) if hasattr(assistant, "history") else []
+        return assistant.history(20)
     except (AssistantError, OSError):
         return []
 

@@ -101,7 +101,7 @@ def ask(question: str, language: str) -> None:
 
 def internal_sources() -> set[str]:
     try:
-        return {d["source"] for d in get_assistant().index.documents if d.get("audience") == "internal"}
+        return {d["source"] for d in get_assistant().documents() if d.get("audience") == "internal"}
     except AssistantError:
         return set()
 

@@ -1,5 +1,5 @@
 """The public AI-use register entry of this deployment (no login), built from the live system by
-assistant/governance/register.py; while that module is missing, the system information (`info()`) with a notice."""
+assistant/governance/register.py through the facade."""
 from __future__ import annotations
 
 import streamlit as st
@@ -10,13 +10,10 @@ from ui.messages import t
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def register_entry(generation: str | None, index_dir: str) -> tuple[dict, str] | None:
+def register_entry(generation: str | None, index_dir: str) -> tuple[dict, str]:
     """Cached per index generation for a few minutes: the entry hashes the model weights, which takes a moment."""
     assistant = get_assistant()
-    try:
-        reg = assistant.register(public=True)
-    except ImportError:
-        return None
+    reg = assistant.register(public=True)
     return reg, assistant.register_markdown(reg)
 
 
@@ -30,10 +27,6 @@ def main() -> None:
         entry = register_entry(info.get("generation"), str(assistant.settings.index_dir))
     except AssistantError as exc:
         st.warning(f"{t('no_index', language)}\n\n{exc}")
-        return
-    if entry is None:
-        st.info(t("register_preparing", language))
-        st.json(info)
         return
     reg, markdown = entry
     st.markdown(markdown)
