@@ -13,6 +13,7 @@ from pathlib import Path
 from .answering.answer import PREVIOUS_VERSION, Answer, AnswerStream, EvidenceSelector, PreviousVersionStream, make_backend
 from .answering.answerability import AnswerabilityModel, Features, Judge
 from .answering.candidates import Chooser
+from .answering.chain import Chain
 from .answering.conversation import Conversation, SubjectReader
 from .answering.retrieve import Filters, Hit, Retriever, SearchIndex
 from .errors import BadQuestion
@@ -20,6 +21,7 @@ from .governance.audit import audited
 from .governance.logins import ADMIN_LOGINS
 from .governance.privacy import mask_pii
 from .index.indexer import Indexer, IngestReport, Progress
+from .index.links import write_links
 from .index.uploads import UploadRejected, check_upload, human_size, save_upload, upload_dir
 from .settings import Settings
 from .welfare.services import write_services
@@ -35,7 +37,6 @@ class Assistant:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._index: SearchIndex | None = None
-        self._index_live: str | None = None  # what CURRENT named when self._index was loaded
 
     @functools.cached_property
     def embedder(self):
@@ -75,38 +76,32 @@ class Assistant:
 
     @property
     def index(self) -> SearchIndex:
-        """The live generation, or the newest older intact one while the live one is damaged (`index_health` says
-        why); reloaded when an ingest has published a newer one."""
-        from .index.integrity import live_name
+        """The generation `integrity.serve` picks: the live one, or the newest older intact one while the live one is
+        damaged (`index_health` says why). Kept while that stays the same, whatever CURRENT holds."""
+        from .index.integrity import serve
 
-        current = live_name(self.settings.index_dir)
-        if self._index is None or current is None or current != self._index_live:
-            self._index, self._index_live = self._load_index(), current
+        served = serve(self.settings.index_dir)
+        if self._index is None or self._index.generation != served.generation.name:
+            self._index = self._load_index(served.generation)
         return self._index
 
-    def _load_index(self) -> SearchIndex:
-        """A read error the checks could not foresee (a generation written before checksums were recorded) is a
-        damaged generation too: passed over for the next intact one, or IndexDamaged naming it when none is left."""
-        import sqlite3
-        import zipfile
-
+    def _load_index(self, gen: Path) -> SearchIndex:
+        """Load the served generation `gen`. A file that passed the checks but cannot be read (a generation written
+        before checksums were recorded) raises IndexFileDamaged naming it: that generation is passed over for the
+        next one serve() picks, or serve() raises IndexDamaged when none is left. Nothing else is taken for damage."""
+        from .errors import IndexFileDamaged
         from .index import integrity
 
         root = self.settings.index_dir
-        for _ in range(len(integrity.generations(root)) + 1):
-            served = integrity.serve(root)
+        embedder = self.embedder  # outside the try: a model that fails to load is not a damaged generation
+        for _ in range(len(integrity.generations(root)) + 1):  # each failure forgets one generation
             try:
-                return SearchIndex(root, self.embedder, self.settings.threads, self.settings)
-            except (sqlite3.Error, OSError, ValueError, TypeError, KeyError, IndexError, RuntimeError, EOFError,
-                    zipfile.BadZipFile) as exc:
-                log.debug("index.load_failed", exc_info=True)  # the traceback, for `--verbose`
-                file = ("docstore.sqlite" if isinstance(exc, sqlite3.Error) else "dense.faiss"
-                        if isinstance(exc, RuntimeError) else "keyword.npz" if isinstance(exc, zipfile.BadZipFile)
-                        else "(파일 읽기)")
-                integrity.forget(served.generation, integrity.Problem(
-                    file, f"읽는 중 오류가 났습니다 ({type(exc).__name__}: {str(exc)[:200]})"))
-        integrity.serve(root)  # raises IndexDamaged: every generation failed to load
-        raise AssertionError("unreachable")
+                return SearchIndex(root, embedder, self.settings.threads, self.settings, gen)
+            except IndexFileDamaged as exc:
+                integrity.forget(gen, integrity.Problem(exc.file, exc.what))
+                damaged = exc
+                gen = integrity.serve(root).generation  # the next intact one; IndexDamaged when none is left
+        raise damaged  # serve() still picks one after every generation failed: files are changing under us
 
     def index_health(self) -> dict:
         """ok · degraded (an older generation served, and why) · damaged · missing: admin page, info, /readyz."""
@@ -118,7 +113,7 @@ class Assistant:
                progress: Progress | None = None, by: str | None = None, rebuild: bool = False) -> IngestReport:
         paths = list(paths or [self.settings.corpus_dir])
         self.load_models()
-        indexer = Indexer(self.settings, self.embedder, self.tokenizer, derived=(write_services,))
+        indexer = Indexer(self.settings, self.embedder, self.tokenizer, derived=(write_services, write_links))
         report = indexer.sync(paths, keep_missing, dry_run, progress, by, rebuild)
         self._index = None
         return report
@@ -241,7 +236,7 @@ class Assistant:
         keep = (lambda answer: conversation.add(mask_pii(question), context, answer)) if context else (lambda a: None)
         chooser = Chooser(self.tokenizer, index)
         stream = AnswerStream(question, hits, retrieve_ms, started, self.settings, selector, judge, self.backend, mode,
-                              self.recent_changes, context, keep, chooser)
+                              self.recent_changes, context, keep, chooser, Chain(index, selector, filters))
         return audited(self, stream, mode, role)
 
     @staticmethod
@@ -255,6 +250,18 @@ class Assistant:
         for _ in stream:
             pass
         return stream.result
+
+    def article(self, ref: str) -> dict:
+        """'아동수당법 제4조': the article's text with its chain of delegation (the linked 법률 · 시행령 · 시행규칙 ·
+        조례 articles side by side); `assistant article`, the staff chat's source pane, GET /v1/article."""
+        from .answering.chain import article_view
+
+        ref = self.check_question(ref)
+        found = article_view(self.index, ref)
+        if found is None:
+            raise BadQuestion(f"색인에서 '{ref}' 조문을 찾지 못했습니다. 법령 이름과 조 번호를 함께 적어 주세요 "
+                              "(예: 아동수당법 제4조).")
+        return found
 
     def welfare_finder(self, profile: dict) -> dict:
         """The welfare services a citizen with `profile` may be eligible for, with the rule and the citation
@@ -295,3 +302,8 @@ class Assistant:
                "dense_search": self.index.dense.kind if gen else None,
                "external_services": self.settings.llm_endpoints or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
         return out
+
+    def documents(self) -> list[dict]:
+        """The documents of the generation answers come from, one dict each (source, title, doc_type, audience,
+        department, effective_date, n_chunks, ingested_at): the admin page's statistics and list."""
+        return list(self.index.documents)

@@ -52,6 +52,11 @@ class Settings:
     rerank_dense: float = 0.1
     rerank_title: float = 0.01  # the question names the document's law or service
     rerank_answer_type: float = 0.005  # a "며칠/얼마/몇 살" question prefers chunks that state such a figure
+    # statute links: the articles that the top `link_depth` fused candidates delegate to (the 시행령 article that
+    # states what "대통령령으로 정한다" leaves open) join the candidates with this share of the delegating one's score,
+    # and the question's coverage, cosine and answer type decide which leads; 0 turns it off
+    link_depth: int = 3
+    link_share: float = 0.98
     # the cross-encoder that re-scores the fused top `reranker_depth` before the answer is chosen: a local
     # sentence-transformers CrossEncoder folder (bge-reranker-v2-m3, ko-reranker, …) or a judge delta trained by
     # scripts/train_judge.py (*.safetensors); "" = off. No judge ships: on real questions the one trained here

@@ -297,3 +297,40 @@ def settle(page) -> None:
     page.wait_for_timeout(400)
     assert page.locator('[data-testid="stException"]').count() == 0
     print("NAV", page.locator('[data-testid="stSidebarNav"]').all_inner_texts())
+
+
+def test_statute_chain_in_the_source_pane(assistant, tmp_path):
+    """#30: an answer along 법률 -> 시행령; the cited law article's pane shows its chain and the articles side by side."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium fonts-noto-cjk; see scripts/install.sh)")
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    docs = tmp_path / "docs"
+    shutil.copytree(ROOT / "tests" / "statute_family", docs)
+    family = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
+    family.ingest([docs])
+    env = cli_env(PYTHONPATH=f"{ROOT / 'tests' / 'netguard'}:{ROOT}", ASSISTANT_FEEDBACK_DIR=str(tmp_path / "fb"))
+    with running("serve", family, free_port(), env, tmp_path / "server.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS + OFFLINE, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
+            page.set_default_timeout(40_000)
+            page.goto(url)
+            box = page.locator('[data-testid="stChatInputTextArea"]')
+            box.fill("돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?")
+            box.press("Enter")
+            citation = page.get_by_role("button", name="[아동수당법 제4조 제5항]").first
+            expect(citation).to_be_visible(timeout=60_000)
+            expect(page.get_by_text("매월 100만원").first).to_be_visible()
+            settle(page)
+            citation.click()
+            expect(page.get_by_text("법령 체계 (위임·근거)").first).to_be_visible()
+            expect(page.get_by_text("위임(하위 법령): 「아동수당법 시행령」 제2조").first).to_be_visible()
+            expect(page.get_by_text("조문 비교 (법률 · 시행령 · 시행규칙 · 조례)").first).to_be_visible()
+            expect(page.locator(".source-text", has_text="1세 미만의 아동: 매월 100만원").first).to_be_visible()
+            settle(page)
+            page.screenshot(path=str(SHOTS / "chain.png"), full_page=True)
+        finally:
+            browser.close()

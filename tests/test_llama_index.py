@@ -100,6 +100,7 @@ def test_query_engine_answers_as_assistant_ask_does_with_one_search(assistant, o
     assert response.response == assistant.ask(PENSION).answer
     answer = response.metadata["answer"]
     assert not answer["refused"] and answer["citations"]
+    assert all(isinstance(c["links"], list) for c in answer["citations"])  # statute links ride on every citation
     assert response.source_nodes and all(n.score is not None for n in response.source_nodes)
     top = response.source_nodes[0].node.metadata
     assert {"title", "source", "doc_type", "anchor", "citation"} <= set(top)

@@ -9,11 +9,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
+from ingest.links import article_of
+
 from ..errors import BackendUnavailable
 from ..index.keyword import answer_patterns
 from ..settings import Settings
 from .asked import asked_sections, figure_fits, in_asked_section, section_of
 from .candidates import Chooser, name_of, question_for
+from .chain import Chain
 from .evidence import AMENDMENT_TAG, ARTICLE_BASE, MARKER, Citation, Evidence, EvidenceSelector
 from .generate import CitationChecker, LlamaCppBackend, OpenAIBackend, build_messages, sentences
 from .retrieve import Hit
@@ -58,7 +61,7 @@ class Answer:
 
     def to_json(self) -> dict:
         return {"answer": self.answer, "outcome": self.outcome, "candidates": [c.to_json() for c in self.candidates],
-                "citations": [asdict(c) for c in self.citations], "refused": self.refused,
+                "citations": [c.to_json() for c in self.citations], "refused": self.refused,
                 "referral": self.referral, "model": self.model, "timings_ms": self.timings_ms,
                 "support": round(self.support, 3)}
 
@@ -127,7 +130,7 @@ class ExtractiveBackend:
     name = "extractive"
     generative = False
 
-    def compose(self, question: str, evidence: list[Evidence], mode: str) -> Iterator[str]:
+    def compose(self, question: str, evidence: list[Evidence], mode: str, authority: str | None = None) -> Iterator[str]:
         first = evidence[0].citation
         figures, where = key_figures(question, evidence)
         if figures:
@@ -142,10 +145,26 @@ class ExtractiveBackend:
                     section = section_of(e.citation.anchor)
                     yield f"\n**{section}**\n\n"
                 yield f"- {e.citation.quote} {e.citation.label}\n"
+            detail = next((e.citation for e in evidence if e.link == "delegates_to"), None)
+            if detail:
+                yield f"\n자세한 기준: 「{detail.title}」 {article_of(detail.anchor)}\n"
             return
         yield f"{first.where}에 따르면 다음과 같습니다.\n\n"
         for e in evidence:
-            yield f"- {e.citation.quote} {e.citation.label}\n"
+            yield chain_line(e)
+        if authority:
+            yield f"\n근거 법령: {authority}\n"
+
+
+def chain_line(e: Evidence) -> str:
+    """A quoted line; a detail a delegating line leaves to a lower statute follows it as "→ 「…시행령」 제6조 ②: …",
+    with its 호 under it."""
+    c = e.citation
+    if e.link == "delegates_to":
+        return f"  → {c.where}: {c.quote} {c.label}\n"
+    if e.link == "item":
+        return f"    · {c.quote} {c.label}\n"
+    return f"- {c.quote} {c.label}\n"
 
 
 def make_backend(settings: Settings):
@@ -163,11 +182,12 @@ class AnswerStream:
 
     def __init__(self, question: str, hits: list[Hit], retrieve_ms: float, started: float, settings: Settings,
                  selector: EvidenceSelector, judge, backend, mode: str, recent_changes=lambda source: [],
-                 context=None, on_result=lambda answer: None, chooser: Chooser | None = None):
+                 context=None, on_result=lambda answer: None, chooser: Chooser | None = None,
+                 chain: Chain | None = None):
         self.question, self.hits, self.settings, self.mode = question, hits, settings, mode
         self._retrieve_ms, self._started, self._selector, self._backend = retrieve_ms, started, selector, backend
         self._judge = judge
-        self._context, self._on_result, self._chooser = context, on_result, chooser
+        self._context, self._on_result, self._chooser, self._chain = context, on_result, chooser, chain
         self._query = context.query if context else question  # a follow-up is read with the subject it carries
         self._recent_changes = recent_changes
         self.result: Answer | None = None
@@ -182,6 +202,9 @@ class AnswerStream:
         first_token = None
         if self.mode == "kiosk" and not refused and not choices:
             evidence = evidence[:2] + application_steps(self.hits, evidence[:2])
+        if self._chain is not None and not refused and not choices:
+            evidence, linked = self._chain.extend(self._query, evidence)
+            self.hits = list(self.hits) + linked  # the chunks every quote stands in, for whoever checks them
         self._citations = [e.citation for e in evidence]
         self._model = self._backend.name
         if choices:
@@ -193,7 +216,7 @@ class AnswerStream:
         elif getattr(self._backend, "generative", False):
             stream = self._generated(evidence)
         else:
-            stream = self._backend.compose(self._query, evidence, self.mode)
+            stream = self._backend.compose(self._query, evidence, self.mode, self._authority(evidence))
         if not refused and not choices:
             stream = itertools.chain(stream, self._change_notes(evidence))
         if self._context and self._context.lead:
@@ -205,6 +228,8 @@ class AnswerStream:
             yield piece
         total = (time.perf_counter() - self._started) * 1000
         citations = () if refused else tuple(dict.fromkeys(self._citations))
+        if self._chain is not None:
+            citations = tuple(self._chain.cite(c) for c in citations)
         self.result = Answer(
             question=self.question, answer="".join(pieces).strip(), citations=citations, refused=refused,
             referral=self._referral() if refused else None, model=self._model,
@@ -215,6 +240,12 @@ class AnswerStream:
             candidates=tuple(Candidate(h.chunk.source, name_of(h), e.citation.anchor, question_for(self.question, h))
                              for h, e in choices))
         self._on_result(self.result)
+
+    def _authority(self, evidence: list[Evidence]) -> str | None:
+        """The law article an answer led by a 시행령/시행규칙 article rests on, named in one line (staff)."""
+        if self._chain is None or self.mode == "kiosk" or any(e.link for e in evidence):
+            return None
+        return self._chain.authority(evidence[0].citation)
 
     def _choices(self) -> list[tuple[Hit, Evidence]]:
         """Several documents answer a question that names none: each with the line it would be answered from.
@@ -250,7 +281,7 @@ class AnswerStream:
         if not self._citations:
             self._citations = [e.citation for e in evidence]
             self._model = f"{self._backend.name} → extractive"
-            yield from ExtractiveBackend().compose(self._query, evidence, self.mode)
+            yield from ExtractiveBackend().compose(self._query, evidence, self.mode, self._authority(evidence))
 
     def _change_notes(self, evidence: list[Evidence]) -> Iterator[str]:
         """Say so when a cited article was amended, added or removed by a recent re-ingest."""

@@ -3,14 +3,21 @@ it. Shared by the extractive answer and the checks on generated text."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from ingest.structure import line_anchors
 
 from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
+from ..index.links import LinkRef
 from .asked import asked_sections, figure_fits, in_asked_section, states_asked_amount
 from .retrieve import Hit
 
+# the preference for the section a question asks for: a line of another section answers instead only when it scores
+# this much more than the asked section's best (a share of the question's idf-weighted words). On corpora/qa, the
+# walkthrough and the public set, an asked section's line that answered trailed another section's by up to .59 (a
+# 문의처 line repeating the service's name, which a guide's title does not hold); a line that holds what the question
+# asks about outright leads by more
+ASKED_SECTION_BONUS = 0.6
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
 MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*")
@@ -30,6 +37,10 @@ class Citation:
     anchor: str
     page: int | None
     quote: str
+    links: tuple[LinkRef, ...] = ()  # the indexed articles this one delegates to, implements, cites or is cited by
+
+    def to_json(self) -> dict:
+        return asdict(self) | {"links": [asdict(x) for x in self.links]}
 
     @property
     def label(self) -> str:
@@ -54,6 +65,8 @@ class Evidence:
     score: float
     hit_rank: int
     position: int
+    # "delegates_to": the detail the line before leaves to this one ("item": one of its 호); "implements": its authority
+    link: str = ""
 
 
 class EvidenceSelector:
@@ -68,6 +81,13 @@ class EvidenceSelector:
 
     def coverage(self, terms: dict[str, float], text: str) -> float:
         return share(terms, set(self.tokenizer.tokenize(text)))
+
+    @staticmethod
+    def typed(question: str, quote: str) -> float:
+        """0.3 when the line states the kind of figure the question asks for (days, age, amount …)."""
+        wanted = answer_patterns(question)
+        return 0.3 if any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
+            or states_asked_amount(question, quote) else 0.0
 
     @staticmethod
     def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
@@ -98,7 +118,6 @@ class EvidenceSelector:
         """Quotes come from the best chunk only: a second article is more often a near miss than a help (whether
         they answer at all is judged on them, by `answerability`)."""
         terms = self.question_terms(question)
-        wanted = answer_patterns(question)
         candidates: list[Evidence] = []
         for rank, hit in enumerate(hits[:quote_hits]):
             titled = self.coverage(terms, hit.chunk.title)
@@ -106,17 +125,19 @@ class EvidenceSelector:
                 # what the line adds to its title (every line shares the title, so counting it would let lines that
                 # answer nothing pass the relative threshold below), and whether it states the asked-for figure
                 added = self.coverage(terms, f"{hit.chunk.title} {quote}") - titled
-                typed = 0.3 if any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
-                    or states_asked_amount(question, quote) else 0.0
-                score = added + typed - 0.15 * rank - 0.02 * pos
+                score = added + self.typed(question, quote) - 0.15 * rank - 0.02 * pos
                 c = hit.chunk
                 candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
         if not candidates:
             return []
+        # the section the question's form asks for is preferred, not required: "누가 받나요" is answered by the 지원 대상
+        # lines before the phone number beside them, but a line of another section that holds what the question asks
+        # about much better still answers (a form read wrongly must not discard the lines that answer)
         asked = asked_sections(question)
         in_section = [e for e in candidates if in_asked_section(e.citation.anchor, asked)]
-        if in_section:  # "누가 받나요" is answered by the 지원 대상 lines, never by the phone number beside them
-            candidates = in_section
+        beside = max((e.score for e in candidates if not in_asked_section(e.citation.anchor, asked)), default=None)
+        if in_section and (beside is None or max(e.score for e in in_section) + ASKED_SECTION_BONUS >= beside):
+            candidates = in_section  # the asked section answers: its lines are quoted, not the ones beside them
         candidates.sort(key=lambda e: -e.score)
         best = candidates[0].score
         chosen = [e for e in candidates if e.score >= 0.6 * best][:max_quotes] if best > 0 else candidates[:1]

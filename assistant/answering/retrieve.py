@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 
 from ingest import Chunk
-from ingest.structure import article_label
+from ingest.links import article_of
+from ingest.structure import article_label, line_anchors
 
 from ..index.embed import Embedder
-from ..index.keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share, statute_words
-from ..index.milvus_store import load_dense_index
-from ..index.store import check_manifest, live_generation, read_docstore, read_manifest
+from ..index.keyword import ARTICLE_REF, KoreanTokenizer, answer_patterns, share, statute_words
+from ..index.links import StatuteLinks
+from ..index.store import check_manifest, live_generation, read_dense, read_docstore, read_keyword, read_manifest
 from ..settings import Settings
 from .asked import asked_sections, in_asked_section
 
@@ -59,14 +60,17 @@ def compact_title(text: str) -> str:
 class SearchIndex:
     """One loaded, read-only generation of an index folder."""
 
-    def __init__(self, root: Path, embedder: Embedder, threads: int = 2, settings=None):
-        gen = live_generation(root)
+    def __init__(self, root: Path, embedder: Embedder, threads: int = 2, settings=None, served: Path | None = None):
+        """`served`: the generation integrity.serve picked (the facade's one check); a file of it that cannot be
+        read raises IndexFileDamaged naming it (the store's readers)."""
+        gen = served or live_generation(root)
         self.root, self.generation = root, gen.name
         self.manifest = read_manifest(gen)
         check_manifest(self.manifest, embedder.model_id, embedder.dim, root)
         self.documents, self.chunks = read_docstore(gen)
-        self.dense = load_dense_index(settings, gen, threads)
-        self.keyword = BM25Index.load(gen)
+        self.dense = read_dense(settings, gen, threads)
+        self.keyword = read_keyword(gen)
+        self.links = StatuteLinks.load(gen, self.documents)
         self.title_words: dict[str, set[str]] = {}  # document title -> its words, filled as titles are re-scored
         self.doc_type = np.array([c.doc_type for c in self.chunks])
         self.department = np.array([c.department or "" for c in self.chunks])
@@ -76,9 +80,11 @@ class SearchIndex:
         self.addenda = np.array([c.anchor.startswith("부칙") for c in self.chunks])
         self.purpose = np.array([(c.article_title or "").strip() == "목적" for c in self.chunks])
         self.rows_by_title: dict[str, list[int]] = {}
+        self.rows_by_article: dict[tuple[str, str], list[int]] = {}  # (source, "제5조") -> its chunks, for links
         rows_by_source: dict[str, list[int]] = {}
         for row, c in enumerate(self.chunks):
             self.rows_by_title.setdefault(compact_title(c.title), []).append(row)
+            self.rows_by_article.setdefault((c.source, article_of(c.anchor)), []).append(row)
             rows_by_source.setdefault(c.source, []).append(row)
         self.rows_by_source = {s: np.array(rows, dtype=np.int32) for s, rows in rows_by_source.items()}
         self._compact_documents: dict[str, str] = {}
@@ -136,7 +142,8 @@ class Retriever:
         rankings: list[tuple[float, list[tuple[int, float]]]] = []
         dense: dict[int, float] = {}
         if mode in ("hybrid", "dense"):
-            dense_hits = self.index.dense.search(self.embedder.query(question), n, mask)
+            query_vector = self.embedder.query(question)
+            dense_hits = self.index.dense.search(query_vector, n, mask)
             dense = dict(dense_hits)
             rankings.append((self.settings.dense_weight, dense_hits))
         if mode in ("hybrid", "keyword"):
@@ -153,6 +160,13 @@ class Retriever:
         else:
             depth = max(k, self.settings.rerank_depth, self.settings.reranker_depth if self.reranker else 0)
             best, ranks = fuse(rankings, self.settings.rrf_k, depth, row_weight=row_weight)
+        if mode == "hybrid" and self.settings.link_depth:
+            best = self.follow_links(question, best, ranks, mask)
+            linked = [r for r, _ in best if r not in dense]
+            if dense and linked:  # a linked article found by neither list still gets its own cosine
+                allowed = np.zeros(len(self.index.chunks), dtype=bool)
+                allowed[linked] = True
+                dense.update(self.index.dense.search(query_vector, len(linked), allowed))
         rows = [r for r, _ in best]
         terms = self.index.keyword.question_terms(self.tokenizer, question)
         present = self.index.keyword.presence(terms, rows)
@@ -192,6 +206,52 @@ class Retriever:
         together = standardised([s for _, s in top]) + self.settings.reranker_weight * standardised(scores)
         order = np.argsort(-together, kind="stable")
         return [top[int(i)] for i in order] + best[len(top):]
+
+    def follow_links(self, question: str, best: list[tuple[int, float]], ranks: dict,
+                     mask: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """A 법률 article whose 항 that best matches the question is filled in by a lower statute ("대통령령으로
+        정하는 금액"이란 …, "법 제6조제1항에 따라 …") brings in the indexed article that states it (and that one's, a 시행규칙, in
+        turn), just below it; the coverage, cosine and answer-type terms after fusion then decide which of the two
+        leads. `ranks[row]["link"]` holds the place of the article it was reached from."""
+        scores = dict(best)
+        frontier = [(row, score, place) for place, (row, score) in enumerate(best[:self.settings.link_depth], 1)]
+        terms = None
+        for _ in range(2):  # 법률 -> 시행령 -> 시행규칙
+            reached = []
+            for row, score, place in frontier:
+                chunk = self.index.chunks[row]
+                if not self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to",)):
+                    continue  # (a piece of a long article is anchored "제3조 제1항~제2항": asked at article level)
+                terms = terms if terms is not None else self.index.keyword.question_terms(self.tokenizer, question)
+                for target in self.delegated_rows(chunk, terms):
+                    if mask is not None and not mask[target]:
+                        continue  # a filtered-out document (kiosk, hold-out, document type) stays out
+                    inherited = score * self.settings.link_share
+                    if scores.get(target, float("-inf")) < inherited:
+                        scores[target] = inherited
+                        ranks.setdefault(target, {})["link"] = place
+                        reached.append((target, inherited, place))
+            frontier = reached
+        return sorted(scores.items(), key=lambda x: -x[1])
+
+    def delegated_rows(self, chunk: Chunk, terms: dict[str, float]) -> list[int]:
+        """The rows of the articles that fill in the 항 of `chunk` closest to the question: those a 시행령/시행규칙
+        names as implementing it ("법 제17조의6제2항에 따라"), lists of delegated powers left out."""
+        lines = chunk.text.split("\n")[1:]
+        anchors = line_anchors(article_of(chunk.anchor), lines)
+        # the question's (idf-weighted) words found in each line as written: no tokenizer call on the query path
+        fit = [share(terms, {t for t in terms if t in line}) for line in lines]
+        best = max(fit, default=0.0)
+        if best <= 0:
+            return []
+        rows: list[int] = []
+        for anchor, score in zip(anchors, fit):
+            if score < 0.8 * best:
+                continue
+            for link in self.index.links.of(chunk.source, anchor, ("delegates_to",)):
+                if not self.index.links.is_list(link.target, link.target_anchor):
+                    rows += self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
+        return list(dict.fromkeys(rows))
 
     def asked_section_first(self, question: str, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Within one welfare service, the chunk of the section the question asks for ("누가" -> 지원 대상) takes the

@@ -25,6 +25,7 @@ from ..facade import Assistant
 from ..index.uploads import UploadRejected, check_upload, save_upload
 from ..keys import ROLES
 from ..settings import Settings
+from ..welfare.services import BadProfile
 from .payloads import hit_json
 
 MODEL_NAME = "sovereign-assistant"
@@ -216,20 +217,21 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
     def retrieve(body: RetrieveRequest, who: Caller = Depends(caller)):
         return {"hits": [hit_json(h) for h in assistant.retrieve(body.question, body.k, "hybrid", who.filters(body.filters))]}
 
+    @app.get("/v1/article")
+    def article(ref: str, who: Caller = Depends(caller)):
+        """'아동수당법 제4조': the article, its links and the linked 법률 · 시행령 · 시행규칙 · 조례 articles side by side."""
+        return assistant.article(ref)
+
     @app.post("/v1/welfare")
     def welfare(profile: dict, who: Caller = Depends(caller)):
-        from ..welfare.services import BadProfile, find
-
         try:
-            return find(assistant, profile)
+            return assistant.welfare_finder(profile)
         except BadProfile as exc:
             raise ApiError(400, str(exc)) from exc
 
     @app.get("/v1/register")
     def register():
-        from ..governance.register import build_register
-
-        return build_register(assistant, public=True)
+        return assistant.register(public=True)
 
     @app.post("/v1/ingest")
     def ingest(files: list[UploadFile] | None = File(default=None), who: Caller = Depends(admin)):

@@ -20,6 +20,7 @@ EXAMPLES = {
     "ingest": "assistant ingest corpora/ --index index/",
     "retrieve": 'assistant retrieve "기초연금은 몇 살부터 받나요?" --k 5',
     "ask": 'assistant ask "기초연금은 몇 살부터 받나요?" --mode kiosk',
+    "article": 'assistant article "아동수당법 제4조" --json',
     "chat": "printf '기초연금은 몇 살부터 받나요?\\n신청은 어디서 하나요?\\n' | assistant chat --json",
     "eval": "assistant eval ../shared/eval/public/qa.jsonl --no-generate --json",
     "info": "assistant info --json",
@@ -112,6 +113,19 @@ def print_candidates(answer, numbered: bool) -> None:
     print(f"\n어느 문서를 말씀하시나요? {how}")
     for i, c in enumerate(answer.candidates, 1):
         print(f"  {i}. {c.title}" if numbered else f"  - {c.title}: {c.question}")
+
+
+def cmd_article(args, assistant) -> int:
+    from ..answering.chain import RELATION_WORDS
+
+    found = assistant.article(args.ref)
+    lines = [f"「{found['title']}」 {found['anchor']} ({found['level']})", found["text"]]
+    if found["links"]:
+        lines.append("\n연결된 조문:")
+        lines += [f"  {RELATION_WORDS[x['relation']]}: 「{x['title']}」 {x['anchor']} — {x['sentence']}"
+                  for x in found["links"]]
+    emit(args, found, "\n".join(lines))
+    return 0
 
 
 def cmd_chat(args, assistant) -> int:
@@ -256,6 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("ask", "질문에 근거 조문을 인용해 답합니다", cmd_ask)
     p.add_argument("question")
     p.add_argument("--mode", choices=("staff", "kiosk"), default="staff")
+    p = add("article", "조문과 그 위임·근거 관계(법률·시행령·시행규칙·조례)를 보여 줍니다", cmd_article)
+    p.add_argument("ref", help='법령 이름과 조 번호, 예: "아동수당법 제4조"')
     p = add("chat", "이어지는 질문에 답합니다 (빈 줄은 새 대화)", cmd_chat)
     p.add_argument("--mode", choices=("staff", "kiosk"), default="staff")
     p = add("eval", "질의응답 세트로 품질을 잽니다", cmd_eval)

@@ -66,6 +66,23 @@ def bench_retrieval(bot, questions: list[str], rounds: int = 3) -> dict:
     return out
 
 
+def bench_links(bot, questions: list[str], rounds: int = 3) -> dict:
+    """Statute links: extraction time per 1,000 statute articles (done at every ingest), and what following them
+    adds to retrieval — the same questions with `link_depth = 0` (a per-question cost that does not grow with the
+    index: a few dictionary lookups and the top candidates' lines tokenized)."""
+    from ingest.links import article_of, extract_links
+
+    chunks = bot.index.chunks
+    articles = len({(c.source, article_of(c.anchor)) for c in chunks if c.doc_type in ("law", "rule", "ordinance")})
+    started = time.perf_counter()
+    links = extract_links(chunks)
+    seconds = time.perf_counter() - started
+    without = bench_retrieval(bot.clone(link_depth=0), questions, rounds)["hybrid"]
+    return {"articles": articles, "links": len(links), "extract_s": round(seconds, 3),
+            "extract_ms_per_1000_articles": round(seconds * 1e6 / max(articles, 1), 1),
+            "retrieve_ms_without_links": without}
+
+
 def bench_answers(bot, questions: list[str]) -> dict:
     first, total, rates = [], [], []
     for q in questions:
@@ -228,6 +245,7 @@ def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path |
                   "ingest": ingest, "retrieve_ms_p50": retrieval["hybrid"]["p50"],
                   "retrieve_ms_p95": retrieval["hybrid"]["p95"], "retrieve_ms": retrieval}
         result.update(bench_answers(bot, questions) if generate else {"first_token_ms": None, "gen_tokens_per_s": None})
+        result["links"] = bench_links(bot, questions)
         if bot.reranker is not None:  # its cost is the difference: the same questions without it
             result["without_reranker"] = bench_without_reranker(bot, questions, generate)
         if concurrency:

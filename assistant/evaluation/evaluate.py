@@ -124,15 +124,16 @@ def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: P
     return result
 
 
-def family(doc: str) -> str:
-    """law_기초연금법.md, decree_기초연금법_시행령.md, rule_기초연금법_시행규칙.md -> 기초연금법."""
+def family_of_file(doc: str) -> str:
+    """law_기초연금법.md, decree_기초연금법_시행령.md, rule_기초연금법_시행규칙.md -> 기초연금법 (a file name; a title's
+    family is `answering.candidates.family_of_title`)."""
     return re.sub(r"_?시행(령|규칙)$", "", Path(doc).stem.split("_", 1)[-1])
 
 
 def sibling(source: str, held_out_doc: str) -> bool:
     """A held-out statute's own 시행령/시행규칙 (or the law of a held-out decree): a question about it may be answered
     there too. Such answers are counted as misses, and their number is reported."""
-    return family(source) == family(held_out_doc)
+    return family_of_file(source) == family_of_file(held_out_doc)
 
 
 def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), held: dict | None = None) -> dict:
@@ -147,7 +148,9 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
             cited += 1
             in_chunk = any(src == c.source and c.quote in text for src, text in chunks)
             right += in_chunk and (is_hit(c.source, c.anchor, item.get("doc"), item.get("anchor"))
-                                   or any(c.source.endswith(doc) for doc in item.get("docs", [])))
+                                   or any(c.source.endswith(doc) for doc in item.get("docs", []))
+                                   or any(is_hit(c.source, c.anchor, doc, anchor)  # the delegating authority
+                                          for doc, anchor in item.get("parents", [])))
             wrong_articles += not in_chunk
         good += right
         rows.append({"id": item["id"], "kind": item["kind"], "answerable": outcome_expected(item) != "refuse",
@@ -160,7 +163,7 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
                      "citations": len(answer.citations), "correct_citations": right,
                      "top": f"{answer.citations[0].title} {answer.citations[0].anchor}" if answer.citations else None,
                      "top_source": answer.citations[0].source if answer.citations else None,
-                     "held_out_doc": item.get("held_out_doc")})
+                     "held_out_doc": item.get("held_out_doc"), "chain_right": chain_right(answer, item)})
         if len(samples) < 6:
             samples.append({"question": item["question"], "answer": answer.answer, "refused": answer.refused})
     answerable = [r for r in rows if r["expected"] == "answer"]
@@ -177,6 +180,8 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
                                  [r for r in rows if r["expected"] == "choose"]),
            "answered_right_article": share([r for r in answerable if not r["refused"] and r["correct_citations"]
                                             and r["correct_citations"] == r["citations"]], answerable),
+           "chain_accuracy": share([r for r in rows if r["chain_right"]],
+                                   [r for r, x in zip(rows, items) if x.get("parents")]),
            "unverifiable_citations": wrong_articles, "samples": samples, "answers": rows}
     if held is not None:
         moved = [r for r in rows if r["kind"] == "held_out"]
@@ -187,6 +192,18 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
                                                   [r for r in moved if r not in from_sibling]))
         out["hold_out"] = held
     return out
+
+
+def chain_right(answer, item: dict) -> bool | None:
+    """DESIGN.md: for an item with `parents`, the answer is not refused, cites the expected article and is led by it
+    or by one of the articles that delegate to it (None for other items)."""
+    if not item.get("parents"):
+        return None
+    cites = [c for c in answer.citations if is_hit(c.source, c.anchor, item["doc"], item["anchor"])]
+    lead = answer.citations[0] if answer.citations else None
+    led = lead is not None and any(is_hit(lead.source, lead.anchor, doc, anchor)
+                                   for doc, anchor in [(item["doc"], item["anchor"]), *item["parents"]])
+    return not answer.refused and bool(cites) and led
 
 
 def percentiles(values: list[float]) -> dict:

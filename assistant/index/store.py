@@ -16,7 +16,9 @@ import os
 import logging
 import shutil
 import sqlite3
+import tarfile
 import time
+import zipfile
 from dataclasses import asdict, fields
 from pathlib import Path
 
@@ -25,10 +27,11 @@ import numpy as np
 from ingest import Chunk
 
 from ..errors import IndexBusy, IndexDamaged, IndexMismatch
-from .integrity import MANIFEST, cache_check, check_generation, checked, generations, live_name, seal, serve
+from .integrity import (MANIFEST, cache_check, check_generation, checked, generations, live_name, reading, seal,
+                        serve)
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: statute links (links.json) in every generation
 CHUNKER_VERSION = "structure-2"  # 2: one welfare field to a chunk, PDF lines unwrapped
 CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 DOC_COLUMNS = ["doc_id", "source", "title", "doc_type", "effective_date", "department", "audience",
@@ -282,18 +285,49 @@ def write_docstore(gen: Path, documents: list[dict], chunks: list[Chunk]) -> Non
     db.close()
 
 
+# Each reader below turns what its library raises on a bad file into IndexFileDamaged naming that file.
 def read_docstore(gen: Path) -> tuple[list[dict], list[Chunk]]:
-    db = sqlite3.connect(f"file:{gen / 'docstore.sqlite'}?mode=ro", uri=True)
-    try:
-        documents = [dict(zip(DOC_COLUMNS, row)) for row in db.execute(f"SELECT {', '.join(DOC_COLUMNS)} FROM documents")]
-        chunks = [Chunk(*row) for row in db.execute(f"SELECT {', '.join(CHUNK_FIELDS)} FROM chunks ORDER BY row")]
-    finally:
-        db.close()
+    with reading(gen, "docstore.sqlite", (sqlite3.DatabaseError,)):
+        db = sqlite3.connect(f"file:{gen / 'docstore.sqlite'}?mode=ro", uri=True)
+        try:
+            documents = [dict(zip(DOC_COLUMNS, row))
+                         for row in db.execute(f"SELECT {', '.join(DOC_COLUMNS)} FROM documents")]
+            chunks = [Chunk(*row) for row in db.execute(f"SELECT {', '.join(CHUNK_FIELDS)} FROM chunks ORDER BY row")]
+        finally:
+            db.close()
     return documents, chunks
 
 
 def read_manifest(gen: Path) -> dict:
-    return json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+    with reading(gen, MANIFEST, (OSError, ValueError)):  # ValueError: bad UTF-8 or JSON
+        return json.loads((gen / MANIFEST).read_text(encoding="utf-8"))
+
+
+def read_keyword(gen: Path):
+    """The keyword index, its two files read one at a time so that a bad one is named (as BM25Index.load reads)."""
+    from .keyword import BM25Index
+
+    with reading(gen, "keyword_vocab.json", (OSError, ValueError)):
+        vocab = json.loads((gen / "keyword_vocab.json").read_text(encoding="utf-8"))
+    # numpy reports a cut or flipped zip member as any of these; a missing member as KeyError
+    with reading(gen, "keyword.npz", (OSError, ValueError, EOFError, KeyError, IndexError, zipfile.BadZipFile)):
+        with np.load(gen / "keyword.npz") as data:
+            arrays = [data[k] for k in ("indptr", "doc_ids", "weights", "idf")]
+            n_docs = int(data["n_docs"][0])
+    return BM25Index(vocab, *arrays, n_docs)
+
+
+def read_dense(settings, gen: Path, threads: int = 2):
+    """The dense index: FAISS reports a bad file as RuntimeError; a Milvus Lite pointer or archive as the rest.
+    (The guard spans DenseIndex.load, which also moves the index to a GPU where there is one.)"""
+    from .milvus_store import POINTER_FILE, load_dense_index
+
+    if (gen / POINTER_FILE).exists():
+        file, errors = POINTER_FILE, (OSError, ValueError, KeyError, tarfile.TarError)
+    else:
+        file, errors = "dense.faiss", (RuntimeError,)
+    with reading(gen, file, errors):
+        return load_dense_index(settings, gen, threads)
 
 
 def check_manifest(manifest: dict, model_id: str, dim: int, root: Path) -> None:

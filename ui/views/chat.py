@@ -158,9 +158,31 @@ def render_panel(history: list[dict], language: str) -> None:
                     unsafe_allow_html=True)
     st.markdown(f"**{t('panel_quote', language)}**")
     st.caption(c.quote)
+    if c.links:
+        render_chain(c, language)
     if st.button(t("panel_close", language), key="panel_close"):
         st.session_state.pop(SELECTED, None)
         st.rerun()
+
+
+def render_chain(c, language: str) -> None:
+    """The cited article's links, then it and the articles linked to it side by side by level (3단비교)."""
+    st.markdown(f"**{t('panel_chain', language)}**")
+    for link in c.links:
+        st.markdown(f"- {t('relation_' + link.relation, language)}: 「{link.title}」 {link.anchor}")
+        st.caption(link.sentence)
+    try:
+        view = get_assistant().article(f"{c.title} {c.anchor.split(' ')[0]}")
+    except AssistantError:
+        return  # the article left the index since this answer was given
+    st.markdown(f"**{t('panel_compare', language)}**")
+    for column, (level, articles) in zip(st.columns(len(view["columns"])), view["columns"].items()):
+        with column:
+            st.markdown(f"**{level}**")
+            for article in articles:
+                st.markdown(f"「{article['title']}」 {article['anchor']}")
+                st.markdown(f'<div class="source-text" style="white-space: pre-wrap; font-size: 0.85em">'
+                            f'{html.escape(article["text"])}</div>', unsafe_allow_html=True)
 
 
 def ask(question: str, filters: Filters, described: str, history: list[dict], language: str) -> None:
@@ -189,7 +211,7 @@ def main() -> None:
     st.caption(t("caption", language))
     history = st.session_state.setdefault(HISTORY, [])
     try:
-        documents = get_assistant().index.documents
+        documents = get_assistant().documents()
     except AssistantError as exc:
         st.warning(f"{t('no_index', language)}\n\n{exc}")
         return

@@ -1,0 +1,186 @@
+"""Answers along a statute's chain of delegation (DESIGN.md "Statute links").
+
+A 법률 line that leaves the asked detail to a lower statute ("대통령령으로 정하는 금액") does not answer it: the
+시행령 article that states the figure follows it, quoted and cited, with the 법률 line kept as its authority
+("「여권법」 제5조 ②: … 대통령령으로 정한다 → 「여권법 시행령」 제6조 ② 1. 18세 미만인 사람: 5년"). An answer led by
+an implementing article cites, in one line, the law article it implements. Every citation carries its links."""
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from ingest.links import article_of, delegates, level_of
+from ingest.structure import article_label
+
+from ..index.keyword import ARTICLE_REF
+from .evidence import Citation, Evidence, EvidenceSelector
+from .retrieve import Filters, Hit, SearchIndex, compact_title
+
+MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
+# the term a delegating line leaves open: "대통령령으로 정하는 금액", "보건복지부령으로 정하는 보호자의 대리인"
+DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)으로\s*정하는\s*[가-힣ㆍ ]{1,30}?)(?=[(이가을를은는의에,.]|$)")
+# "제1항에 따른", "제1항 및 제2항": 항 of the same article (not "법 제4조제1항", whose 항 follows a 조)
+SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
+
+
+def leaves_term(quote: str) -> bool:
+    """The line leaves a term to a lower statute ("대통령령으로 정하는 금액"), not only the manner of doing what it
+    states ("대통령령으로 정하는 바에 따라 30일 이내에 신고"): a figure beside such a term is not the answer."""
+    return any(not term.rstrip().endswith("바") for term in DELEGATED_TERM.findall(quote))
+
+
+def authority_levels(quote: str) -> set[int]:
+    """The levels a delegating line names: 대통령령 -> 1 (시행령); 총리령·○○부령 -> 2 (시행규칙)."""
+    return ({1} if "대통령령" in quote else set()) | ({2} if re.search(r"총리령|[가-힣]부령", quote) else set())
+
+
+class Chain:
+    """Follows the links of one loaded generation for an answer's evidence and citations."""
+
+    def __init__(self, index: SearchIndex, selector: EvidenceSelector, filters: Filters = Filters()):
+        self.index, self.selector = index, selector
+        mask = index.mask(filters)  # what the question may see (the kiosk: public documents; eval: not held out)
+        self.allowed = None if mask is None else set(index.source[mask].tolist())
+
+    def visible(self, source: str) -> bool:
+        return self.allowed is None or source in self.allowed
+
+    def refs(self, citation: Citation) -> tuple:
+        return tuple(x for x in self.index.links.refs(citation.source, citation.anchor) if self.visible(x.source))
+
+    def cite(self, citation: Citation) -> Citation:
+        """The citation with the indexed articles it links to (those the question may see)."""
+        return dataclasses.replace(citation, links=self.refs(citation))
+
+    def extend(self, question: str, evidence: list[Evidence]) -> tuple[list[Evidence], list[Hit]]:
+        """The evidence with the line a delegating line leaves the asked detail to (right after it, its 호 under
+        it), and the hits those lines come from. Followed only where the quoted lines do not state a figure of the
+        asked kind and the detail line covers the question at least as well as the line that delegates."""
+        if not evidence:
+            return evidence, []
+        terms = self.selector.question_terms(question)
+        out: list[Evidence] = []
+        hits: list[Hit] = []
+        chained = False
+        named = bool(ARTICLE_REF.search(question))  # "제32조는 무엇을 정하나요?" asks about that article itself
+        for e in evidence:
+            out.append(e)
+            step = e
+            for _ in range(MAX_STEPS if not (chained or named) else 0):
+                quote = step.citation.quote
+                if not delegates(quote) or (self.selector.typed(question, quote) and not leaves_term(quote)):
+                    break  # it delegates nothing, or states the asked figure and leaves only the manner ("바")
+                found = self.best_line(terms, question, step.citation, ("delegates_to",))
+                if found is None or found[0].score < self.line_score(terms, question, step):
+                    break  # the line the delegation leads to says less about the question than the one delegating
+                step, hit = found
+                out.append(dataclasses.replace(step, link="delegates_to"))
+                out += self.items(terms, question, step, hit)
+                hits.append(hit)
+                chained = True
+        return out, hits
+
+    def line_score(self, terms: dict[str, float], question: str, e: Evidence) -> float:
+        return self.selector.coverage(terms, e.citation.quote) + self.selector.typed(question, e.citation.quote)
+
+    def authority(self, citation: Citation) -> str | None:
+        """"「아동수당법」 제4조 제5항": the law article an implementing lead rests on (its first `implements` link)."""
+        link = next((x for x in self.refs(citation) if x.relation == "implements"), None)
+        return f"「{link.title}」 {link.anchor}" if link else None
+
+    def items(self, terms: dict[str, float], question: str, lead: Evidence, hit: Hit, limit: int = 3) -> list[Evidence]:
+        """The 호 under a detail line that reads "다음 각 호의 구분에 따른 금액": the figures are in them. Each 호's first
+        line (its 목 stay in the source pane), those that hold the asked kind of figure or the question's words when
+        some do, at most `limit`."""
+        if "다음 각 호" not in lead.citation.quote:
+            return []
+        c, seen, out = hit.chunk, set(), []
+        for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)):
+            if anchor.startswith(lead.citation.anchor + " 제") and anchor not in seen:
+                seen.add(anchor)
+                e = Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score, 0, pos, link="item")
+                out.append((self.line_score(terms, question, e), e))
+        fitting = [e for score, e in out if score > 0]
+        return (fitting or [e for _, e in out])[:limit]
+
+    def links_of(self, citation: Citation, relations: tuple[str, ...]) -> list:
+        """The links of the cited 항 and, for "제1항에 따른 … 필요한 사항은 대통령령으로 정한다", of the 항 it names;
+        never to a list of delegated powers (it states no detail)."""
+        anchors = [citation.anchor]
+        if "delegates_to" in relations and delegates(citation.quote):
+            article = article_of(citation.anchor)
+            anchors += [f"{article} 제{n}항" for n in SAME_ARTICLE_PARAGRAPH.findall(citation.quote)]
+        links = [x for a in anchors for x in self.index.links.of(citation.source, a, relations)]
+        return [x for x in dict.fromkeys(links) if self.visible(x.target) and (
+            x.relation != "delegates_to" or not self.index.links.is_list(x.target, x.target_anchor))]
+
+    def best_line(self, terms: dict[str, float], question: str, citation: Citation,
+                  relations: tuple[str, ...]) -> tuple[Evidence, Hit] | None:
+        """The line of a linked article (within the 항 the link names) that best covers the question. A detail line
+        is preferred in the statute the delegation names (대통령령: the 시행령; ○○부령: the 시행규칙) and where it
+        defines the very term left open ("보건복지부령으로 정하는 서류"란)."""
+        best: tuple[float, Evidence, Hit] | None = None
+        named = authority_levels(citation.quote)
+        terms_left = set(DELEGATED_TERM.findall(citation.quote))
+        for link in self.links_of(citation, relations):
+            within = link.target_anchor
+            level = level_of(self.index.links.titles.get(link.target, ""), "law")[1]
+            for row in self.index.rows_by_article.get((link.target, within.split(" ")[0]), []):
+                hit = Hit(self.index.chunks[row], 0.0, int(row))
+                for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)):
+                    if anchor != within and not anchor.startswith(within + " "):
+                        continue
+                    score = self.selector.coverage(terms, quote) + self.selector.typed(question, quote)
+                    score += 0.5 if level in named else 0.0
+                    score += 0.5 if any(re.search(re.escape(t) + r'[^"”]{0,20}["”]\s*(?:이)?란', quote)
+                                        for t in terms_left) else 0.0
+                    # the sentence that names the delegating 항 is the one that fills it in ("법 제17조의6제2항에
+                    # 따라 다음 각 호의 …"): its 호 follow it
+                    score += 1.0 if link.relation == "delegates_to" and link.sentence.rstrip("…") in quote else 0.0
+                    score -= 0.01 * pos
+                    if best is None or score > best[0]:
+                        c = hit.chunk
+                        evidence = Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, 0, pos)
+                        best = (score, evidence, hit)
+        return (best[1], best[2]) if best else None
+
+
+RELATION_WORDS = {"implements": "근거(상위 법령)", "delegates_to": "위임(하위 법령)", "cites": "인용", "cited_by": "인용됨"}
+
+
+def article_view(index: SearchIndex, ref: str) -> dict | None:
+    """`assistant article "아동수당법 제4조"`: the article's text, its links, and the linked articles side by side by
+    level (법률 · 시행령 · 시행규칙 · 조례, like 국가법령정보센터's 3단비교); None when the index has no such article."""
+    m = ARTICLE_REF.search(ref)
+    compact = compact_title(ref[:m.start()] if m else ref)
+    titles = [t for t in index.rows_by_title if t and t in compact]
+    if not m or not titles:
+        return None
+    rows = [r for r in index.rows_by_title[max(titles, key=len)] if article_of(index.chunks[r].anchor) == article_label(m)]
+    if not rows:
+        return None
+    head = index.chunks[rows[0]]
+
+    def text_of(source: str, article: str) -> str:
+        chunks = [index.chunks[r] for r in index.rows_by_article.get((source, article), [])]
+        lines = [chunks[0].text.split("\n")[0]] if chunks else []
+        for c in chunks:
+            lines += [x for x in c.text.split("\n")[1:] if not x.endswith(" …")]
+        return "\n".join(lines)
+
+    links = index.links.refs(head.source, article_of(head.anchor))
+    columns: dict[str, list[dict]] = {}
+    entries = [(head.source, article_of(head.anchor))] + [(x.source, article_of(x.anchor)) for x in links]
+    for source, article in dict.fromkeys(entries):
+        rows_here = index.rows_by_article.get((source, article), [])
+        if not rows_here:
+            continue
+        chunk = index.chunks[rows_here[0]]
+        level = index.links.level(source, chunk.doc_type)
+        columns.setdefault(level, []).append({"source": source, "title": chunk.title, "anchor": article,
+                                              "text": text_of(source, article)})
+    order = ("법률", "시행령", "시행규칙", "조례")
+    return {"source": head.source, "title": head.title, "anchor": article_of(head.anchor),
+            "level": index.links.level(head.source, head.doc_type), "text": text_of(head.source, article_of(head.anchor)),
+            "links": [dataclasses.asdict(x) for x in links],
+            "columns": {level: columns[level] for level in order if level in columns}}

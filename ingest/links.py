@@ -1,0 +1,220 @@
+"""Statute links: the references by which statutes form one legal order (DESIGN.md "Statute links").
+
+A 시행령 article names the 법률 article it fills in ("법 제4조제5항에서 "대통령령으로 정하는 금액"이란", "법 제6조제1항에
+따라"), a 시행규칙 article its 시행령 ("영 제4조제2항제3호에서"), an ordinance the law it rests on ("「청년기본법」
+제8조에 따라"). These upward references are read from the text; each gives the reverse link too, so the 법률 항 that
+delegates ("대통령령으로 정한다") learns which indexed article states the detail. "법" and "영" are read within a family
+from titles (the 시행령 of X: 법 = X; its 시행규칙: 영 = X 시행령) or from the document's own "(이하 "법"이라 한다)";
+never from a list of laws. A reference to a statute that is not indexed stays text: no link."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from .structure import line_anchors
+from .types import Chunk
+
+RELATIONS = ("delegates_to", "implements", "cites", "cited_by")
+REVERSE = {"implements": "delegates_to", "cites": "cited_by"}
+STATUTE_TYPES = ("law", "rule", "ordinance")
+LEVELS = {"법률": 0, "시행령": 1, "시행규칙": 2}
+MIDDLE_DOTS = re.compile("[·ㆍ‧•・･]")
+ARTICLE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
+# an upward or outward reference: a 「title」 (with its "(이하 …)" alias), or 법/영 as a word, then 제N조
+QUALIFIER = re.compile(r"「(?P<title>[^」]{1,80})」(?:\s*\(이하[^)]{0,60}\))?"
+                       r"|(?<![가-힣])(?P<this>이\s*|같은\s*)?(?P<word>법|영|시행령|시행규칙)(?=\s*제\d)")
+REF = re.compile(r"\s*제(?P<art>\d+)조(?:의(?P<sub>\d+))?(?:\s*제(?P<para>\d+)항)?(?:\s*제\d+호(?:의\d+)?)?(?:\s*[가-하]목)?")
+# "법 제4조제5항 및 제6항", "법 제8조부터 제10조까지", "법 제10조ㆍ제11조": the further articles of the same statute
+MORE = re.compile(r"\s*(?:및|또는|부터|이나|과|와|,|ㆍ|·)\s*(?=제\d)")
+MORE_PARA = re.compile(r"제(?P<para>\d+)항")
+ALIAS = re.compile(r"「(?P<title>[^」]{1,80})」\s*\(이하\s*[\"“'‘](?P<alias>[^\"”'’]{1,20})[\"”'’]")
+# the 항 leaves a detail to a lower statute or to an ordinance
+DELEGATION = re.compile(r"(?:대통령령|총리령|[가-힣]{1,12}부령|조례|규칙)\s*(?:으로|로)\s*(?:정하|정한|정함|따로\s*정)")
+QUOTED = re.compile(r"[\"“][^\"”]{0,80}[\"”]")
+
+
+def delegates(text: str) -> bool:
+    """The text leaves a detail to a lower statute ("대통령령으로 정한다", "보건복지부령으로 정하는 서류"); the law's words a
+    시행령 quotes to define them ("대통령령으로 정하는 금액"이란) do not."""
+    return bool(DELEGATION.search(QUOTED.sub("", text)))
+
+
+@dataclass(frozen=True)
+class Link:
+    source: str  # the document whose 항 holds the link
+    anchor: str  # "제4조 제5항" (or "제4조" for an article without numbered 항)
+    relation: str  # delegates_to · implements · cites · cited_by
+    target: str  # the linked document (indexed)
+    target_anchor: str  # "제2조" or "제2조 제1항" where the text names the 항
+    sentence: str  # the sentence that states the reference (in the implementing or citing document)
+
+    def to_json(self) -> dict:
+        return {"source": self.source, "anchor": self.anchor, "relation": self.relation, "target": self.target,
+                "target_anchor": self.target_anchor, "sentence": self.sentence}
+
+
+def compact(title: str) -> str:
+    return re.sub(r"\s+", "", MIDDLE_DOTS.sub("ㆍ", title))
+
+
+def level_of(title: str, doc_type: str) -> tuple[str, int | None]:
+    """(family, level): "아동수당법 시행령" -> ("아동수당법", 1); an ordinance has no level in a national family."""
+    name = compact(title)
+    for suffix, level in (("시행규칙", 2), ("시행령", 1)):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)], level
+    if doc_type == "ordinance" or name.endswith("조례"):
+        return name, None
+    return name, 0
+
+
+def article_of(anchor: str) -> str:
+    m = ARTICLE.match(anchor)
+    return m.group(1) if m else anchor
+
+
+def paragraph_of(anchor: str) -> str:
+    """"제5조 제2항 제3호" -> "제5조 제2항"; "제5조 제3호" -> "제5조"."""
+    parts = anchor.split(" ")
+    head = [p for p in parts if not p.endswith(("호", "목")) and not re.fullmatch(r"제\d+호의\d+", p)]
+    return " ".join(head)
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    source: str
+    anchor: str  # 항 level
+    text: str  # its lines (호 included), joined
+
+
+def paragraphs(chunks: Iterable[Chunk]) -> list[Paragraph]:
+    """The 항 of every statute article, rebuilt from its chunks (a long article is split over several)."""
+    texts: dict[tuple[str, str], list[str]] = {}
+    for c in chunks:
+        if c.doc_type not in STATUTE_TYPES or c.anchor.startswith("부칙") or not ARTICLE.match(c.anchor):
+            continue
+        lines = c.text.split("\n")[1:]
+        for anchor, line in zip(line_anchors(article_of(c.anchor), lines), lines):
+            if line.endswith(" …"):
+                continue  # the 항 lead a piece repeats for context: already read in the piece before
+            texts.setdefault((c.source, paragraph_of(anchor)), []).append(line)
+    return [Paragraph(s, a, "\n".join(lines)) for (s, a), lines in texts.items()]
+
+
+class Resolver:
+    """Which indexed document a qualifier names, read from one referring document's title and text."""
+
+    def __init__(self, documents: dict[str, tuple[str, str]]):
+        self.by_title = {compact(title): source for source, (title, _) in documents.items()}
+        self.family_level: dict[tuple[str, int], str] = {}
+        self.documents = documents
+        for source, (title, doc_type) in documents.items():
+            family, level = level_of(title, doc_type)
+            if level is not None:
+                self.family_level.setdefault((family, level), source)
+
+    def context(self, source: str, text: str) -> dict[str, str | None]:
+        """What "법", "영" (and any "(이하 "X"라 한다)" alias) mean in one document."""
+        title, doc_type = self.documents[source]
+        family, level = level_of(title, doc_type)
+        names: dict[str, str | None] = {}
+        if level is not None:
+            names["법"] = self.family_level.get((family, 0))
+            names["영"] = names["시행령"] = self.family_level.get((family, 1))
+            names["시행규칙"] = self.family_level.get((family, 2))
+        for m in ALIAS.finditer(text):
+            names[m.group("alias").strip()] = self.by_title.get(compact(m.group("title")))
+        return names
+
+    def relation(self, source: str, target: str) -> str:
+        """implements within a family, upwards; cites otherwise (an ordinance cites its law)."""
+        (fs, ls), (ft, lt) = (level_of(*self.documents[d]) for d in (source, target))
+        if fs == ft and ls is not None and lt is not None and lt < ls:
+            return "implements"
+        return "cites"
+
+
+def references(text: str, own: str, names: dict[str, str | None], resolver: Resolver) -> Iterable[tuple[str, str, int, int]]:
+    """(target source, target anchor, start, end) of each reference in one 항 to another indexed document."""
+    last: str | None = None
+    for q in QUALIFIER.finditer(text):
+        if q.group("title"):
+            target = resolver.by_title.get(compact(q.group("title")))
+        elif (q.group("this") or "").startswith("이"):
+            target = own  # "이 법 제3조": the document itself
+        elif (q.group("this") or "").startswith("같은"):
+            target = last
+        else:
+            target = names.get(q.group("word"))
+        if q.group("title") or target:
+            last = target
+        pos = q.end()
+        m = REF.match(text, pos)
+        if not m:
+            continue
+        article = None
+        while m:
+            article = f"제{m.group('art')}조" + (f"의{m.group('sub')}" if m.group("sub") else "")
+            anchor = article + (f" 제{m.group('para')}항" if m.group("para") else "")
+            if target and target != own:
+                yield target, anchor, q.start(), m.end()
+            pos = m.end()
+            more = MORE.match(text, pos)
+            if not more:
+                break
+            if more.group(0).strip() == "부터":  # "제5조부터 제8조까지": the articles between count too
+                last_ref = REF.match(text, more.end())
+                if last_ref and target and target != own and text.startswith("까지", last_ref.end()):
+                    for n in range(int(m.group("art")) + 1, min(int(last_ref.group("art")), int(m.group("art")) + 40)):
+                        yield target, f"제{n}조", q.start(), last_ref.end() + 2
+            pos = more.end()
+            para = MORE_PARA.match(text, pos)
+            if para and article and not text.startswith("조", para.end()):
+                if target and target != own:
+                    yield target, f"{article} 제{para.group('para')}항", q.start(), para.end()
+                pos = para.end()
+                more = MORE.match(text, pos)
+                if not more:
+                    break
+                pos = more.end()
+            m = REF.match(text, pos)
+
+
+def sentence_around(text: str, start: int, end: int, limit: int = 160) -> str:
+    """The sentence of a 항 that holds a reference, cut to `limit` characters around it."""
+    left = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1
+    right = min(x for x in (text.find("\n", end), text.find(". ", end), len(text)) if x >= 0)
+    sentence = re.sub(r"^\s*(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*", "", text[left:right].strip())
+    return sentence if len(sentence) <= limit else sentence[:limit - 1] + "…"
+
+
+def extract_links(chunks: list[Chunk]) -> list[Link]:
+    """Every link between indexed statute articles, both directions, sorted (the same chunks give the same file)."""
+    statutes = [c for c in chunks if c.doc_type in STATUTE_TYPES]
+    documents = {c.source: (c.title, c.doc_type) for c in statutes}
+    resolver = Resolver(documents)
+    paras = paragraphs(statutes)
+    by_article: dict[tuple[str, str], list[Paragraph]] = {}
+    for p in paras:
+        by_article.setdefault((p.source, article_of(p.anchor)), []).append(p)
+    whole: dict[str, list[str]] = {}
+    for c in statutes:
+        whole.setdefault(c.source, []).append(c.text)
+    names = {s: resolver.context(s, "\n".join(texts)) for s, texts in whole.items()}
+    links: set[Link] = set()
+    for p in paras:
+        for target, anchor, start, end in references(p.text, p.source, names[p.source], resolver):
+            targets = by_article.get((target, article_of(anchor)))
+            if not targets:
+                continue  # an article the indexed text does not have (deleted, or a typo)
+            relation = resolver.relation(p.source, target)
+            sentence = sentence_around(p.text, start, end)
+            links.add(Link(p.source, p.anchor, relation, target, anchor, sentence))
+            # the reverse link sits on the named 항, or on each 항 of the article that delegates
+            named = [t for t in targets if t.anchor == anchor] if anchor != article_of(anchor) else []
+            delegating = [t for t in targets if delegates(t.text)]
+            for t in named or delegating or [min(targets, key=lambda t: len(t.anchor))]:
+                back = t.anchor if (named or delegating) else article_of(t.anchor)
+                links.add(Link(target, back, REVERSE[relation], p.source, p.anchor, sentence))
+    return sorted(links, key=lambda x: (x.source, x.anchor, x.relation, x.target, x.target_anchor, x.sentence))

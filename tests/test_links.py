@@ -1,0 +1,180 @@
+"""Statute links (#30): extraction from the text, storage in the generation, answers along the chain, `article`, and
+`chain_accuracy`. The family is an excerpt of 아동수당법 with its 시행령 and 시행규칙 (tests/statute_family)."""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assistant import Assistant, Settings
+from assistant.evaluation.evaluate import run_eval
+from assistant.index import integrity
+from assistant.index.links import LINKS_FILE
+from ingest import load_documents
+from ingest.links import extract_links
+from tests.conftest import ROOT, cli_env
+
+FAMILY = ROOT / "tests" / "statute_family"
+LAW, DECREE, RULE = "아동수당법.md", "아동수당법_시행령.md", "아동수당법_시행규칙.md"
+
+
+def links_of(folder: Path) -> set[tuple[str, str, str, str, str]]:
+    batch = load_documents([folder], 700, 2**20)
+    return {(Path(x.source).name, x.anchor, x.relation, Path(x.target).name, x.target_anchor)
+            for x in extract_links([c for d in batch.documents for c in d.chunks])}
+
+
+def test_links_read_from_the_text_in_both_directions():
+    links = links_of(FAMILY)
+    # "「아동수당법」(이하 "법"이라 한다) 제4조제5항에서 "대통령령으로 정하는 금액"이란": up, and down from the law's 항
+    assert (DECREE, "제2조 제1항", "implements", LAW, "제4조 제5항") in links
+    assert (LAW, "제4조 제5항", "delegates_to", DECREE, "제2조 제1항") in links
+    # "영 제4조제1항제2호 및 제3호": 영 is the family's 시행령, read from titles ("(이하 "영"이라 한다)" too)
+    assert (RULE, "제5조 제4항", "implements", DECREE, "제4조 제1항") in links
+    # a 시행규칙 that fills in the law directly ("법 제6조제1항에서 … 대리인"이란")
+    assert (RULE, "제4조", "implements", LAW, "제6조 제1항") in links
+    # 「민법」 제777조 is not indexed: it stays text; and no article links to itself
+    assert not any(target == "민법" or source == target for source, _, _, target, _ in links)
+
+
+def test_law_and_decree_are_read_within_a_family_never_from_a_list(tmp_path):
+    """Another family's 시행령 saying "법 제4조" means its own law, which is not indexed: no link to 아동수당법."""
+    shutil.copy(FAMILY / LAW, tmp_path / LAW)
+    text = (FAMILY / DECREE).read_text(encoding="utf-8").replace("# 아동수당법 시행령", "# 영유아보육법 시행령")
+    text = text.replace("「아동수당법」(이하 \"법\"이라 한다) 제4조제5항", "법 제4조제5항")
+    (tmp_path / "영유아보육법_시행령.md").write_text(text, encoding="utf-8")
+    links = links_of(tmp_path)
+    assert not any(source == "영유아보육법_시행령.md" and target == LAW and relation == "implements"
+                   for source, _, relation, target, _ in links)
+
+
+@pytest.fixture(scope="module")
+def family(tmp_path_factory, assistant) -> Assistant:
+    """The family and the bundled ordinances in one index, with the session's loaded models."""
+    docs = tmp_path_factory.mktemp("family_docs")
+    shutil.copytree(FAMILY, docs / "statutes")
+    shutil.copytree(ROOT / "corpora" / "ordinances", docs / "ordinances")
+    bot = assistant.clone(index_dir=tmp_path_factory.mktemp("family_index"), corpus_dir=docs)
+    bot.ingest([docs])
+    return bot
+
+
+def test_answer_quotes_the_decree_that_states_the_figure_and_cites_the_law(family):
+    answer = family.ask("돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert not answer.refused
+    assert any(src == DECREE and anchor.startswith("제2조 제1항") for src, anchor in cited), cited
+    assert any(src == LAW and anchor == "제4조 제5항" for src, anchor in cited), cited
+    assert "매월 100만원" in answer.answer and "→ 「아동수당법 시행령」 제2조 제1항" in answer.answer
+    law = next(c for c in answer.citations if c.anchor == "제4조 제5항")
+    assert any(x.relation == "delegates_to" and x.anchor.startswith("제2조") for x in law.links)
+    # the quote of every citation is in a chunk the answer carries (what citation precision checks)
+    texts = {(h.chunk.source, h.chunk.text) for h in answer.hits}
+    assert all(any(s == c.source and c.quote in t for s, t in texts) for c in answer.citations)
+
+
+def test_a_delegation_to_a_ministry_ordinance_is_followed_to_the_rule(family):
+    answer = family.ask("아동수당을 부모 대신 신청할 수 있는 대리인은 누구인가요?")
+    assert any(Path(c.source).name == RULE and c.anchor.startswith("제4조") for c in answer.citations), answer.answer
+    assert "친족" in answer.answer
+    kiosk = family.ask("아동수당을 부모 대신 신청할 수 있는 대리인은 누구인가요?", mode="kiosk")
+    assert "자세한 기준: 「아동수당법 시행규칙」 제4조" in kiosk.answer
+
+
+def test_an_implementing_lead_names_the_law_it_rests_on(family):
+    answer = family.ask("아동수당법 시행령 제2조 인구감소지역에 사는 아이는 얼마를 더 받나요?")
+    lead = answer.citations[0]
+    assert Path(lead.source).name == DECREE and lead.anchor.startswith("제2조 제2항"), answer.answer
+    assert "근거 법령: 「아동수당법」 제4조 제6항" in answer.answer
+    assert any(x.relation == "implements" and Path(x.source).name == LAW and x.anchor == "제4조 제6항"
+               for x in lead.links)
+    kiosk = family.ask("아동수당법 시행령 제2조 인구감소지역에 사는 아이는 얼마를 더 받나요?", mode="kiosk")
+    assert "근거 법령" not in kiosk.answer  # a citizen is given the rule, not the law it rests on
+
+
+def test_ask_json_citations_carry_links_and_article_shows_the_chain(family):
+    env = cli_env()
+    index = str(family.settings.index_dir)
+    out = subprocess.run([sys.executable, "-m", "assistant", "ask", "돌 전 아기 아동수당 추가 금액은 얼마인가요?",
+                          "--index", index, "--json"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    citations = json.loads(out.stdout)["citations"]
+    assert citations and all("links" in c for c in citations)
+    assert any(link["relation"] in ("delegates_to", "implements") and {"source", "title", "anchor", "sentence"} <= set(link)
+               for c in citations for link in c["links"])
+    out = subprocess.run([sys.executable, "-m", "assistant", "article", "아동수당법 제6조", "--index", index, "--json"],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr
+    view = json.loads(out.stdout)
+    assert view["level"] == "법률" and list(view["columns"]) == ["법률", "시행령", "시행규칙"]
+    out = subprocess.run([sys.executable, "-m", "assistant", "article", "없는법 제99조", "--index", index],
+                         capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert out.returncode != 0 and "찾지 못했습니다" in out.stderr
+
+
+def test_links_are_sealed_in_the_generation_and_follow_a_changed_decree(family, tmp_path):
+    root = family.settings.index_dir
+    gen = root / integrity.live_name(root)
+    assert LINKS_FILE in json.loads((gen / "manifest.json").read_text(encoding="utf-8"))["integrity"]["files"]
+    docs = family.settings.corpus_dir
+    decree = docs / "statutes" / DECREE
+    original = decree.read_text(encoding="utf-8")
+    decree.write_text(original.replace("제4조제5항에서", "제4조에서"), encoding="utf-8")
+    try:
+        family.ingest([docs])
+        index = family.index
+        law_links = index.links.of(str(docs / "statutes" / LAW), "제4조 제5항", ("delegates_to",))
+        assert not any(x.target_anchor == "제2조 제1항" for x in law_links)  # the named 항 is gone from the text
+    finally:
+        decree.write_text(original, encoding="utf-8")
+        family.ingest([docs])
+
+
+def test_eval_reports_chain_accuracy(family, tmp_path):
+    qa = tmp_path / "qa.jsonl"
+    items = [{"id": "h1", "question": "돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?", "answer": "매월 100만원",
+              "doc": DECREE, "anchor": "제2조 제1항", "kind": "numeric", "parents": [[LAW, "제4조 제5항"]]},
+             {"id": "h2", "question": "아동수당은 몇 살까지 받을 수 있나요?", "answer": "13세 미만", "doc": LAW,
+              "anchor": "제4조 제1항", "kind": "fact"}]
+    qa.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in items), encoding="utf-8")
+    result = run_eval(family, qa)
+    assert result["chain_accuracy"] == 1.0
+    rows = {r["id"]: r for r in result["answers"]}
+    assert rows["h1"]["chain_right"] is True and rows["h2"]["chain_right"] is None
+
+
+def test_the_api_carries_links_and_serves_an_article(family):
+    from fastapi.testclient import TestClient
+
+    from assistant.entrypoints.api import create_app
+    from assistant.keys import new_key
+
+    key, entry = new_key("staff")
+    bot = family.clone(api_keys=entry, audit_enabled=False)
+    client = TestClient(create_app(bot.settings, bot))
+    headers = {"Authorization": f"Bearer {key}"}
+    answer = client.post("/v1/ask", json={"question": "돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?"},
+                         headers=headers).json()
+    assert any(link["relation"] == "delegates_to" for c in answer["citations"] for link in c["links"])
+    view = client.get("/v1/article", params={"ref": "아동수당법 시행령 제2조"}, headers=headers).json()
+    assert view["level"] == "시행령" and any(x["relation"] == "implements" for x in view["links"])
+    missing = client.get("/v1/article", params={"ref": "없는법 제1조"}, headers=headers)
+    assert missing.status_code == 400 and "찾지 못했습니다" in missing.json()["error"]
+    assert client.get("/v1/article", params={"ref": "아동수당법 제4조"}).status_code == 401
+
+
+def test_a_document_hidden_from_the_question_is_not_reached_through_its_links(family):
+    """Links never lead past a filter: a document held out (or internal, at the kiosk) is neither quoted nor named."""
+    from assistant.facade import Filters
+
+    decree = str(family.settings.corpus_dir / "statutes" / DECREE)
+    answer = family.ask("돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?",
+                        filters=Filters(exclude_sources=(decree,)))
+    assert all(c.source != decree for c in answer.citations)
+    assert all(x.source != decree for c in answer.citations for x in c.links)
+    assert all(h.chunk.source != decree for h in family.retrieve("돌 전 아기 아동수당 추가 금액", 10,
+                                                                 filters=Filters(exclude_sources=(decree,))))
