@@ -56,7 +56,7 @@ class Settings:
     # states what "대통령령으로 정한다" leaves open) join the candidates with this share of the delegating one's score,
     # and the question's coverage, cosine and answer type decide which leads; 0 turns it off
     link_depth: int = 3
-    link_share: float = 0.98
+    link_share: float = 0.95
     # the cross-encoder that re-scores the fused top `reranker_depth` before the answer is chosen: a local
     # sentence-transformers CrossEncoder folder (bge-reranker-v2-m3, ko-reranker, …) or a judge delta trained by
     # scripts/train_judge.py (*.safetensors); "" = off. No judge ships: on real questions the one trained here
