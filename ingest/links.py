@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from .structure import line_anchors
 from .types import Chunk
 
-RELATIONS = ("delegates_to", "implements", "cites", "cited_by")
 REVERSE = {"implements": "delegates_to", "cites": "cited_by"}
 STATUTE_TYPES = ("law", "rule", "ordinance")
 LEVELS = {"법률": 0, "시행령": 1, "시행규칙": 2}

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant, Settings
+from assistant import Assistant
 from assistant.evaluation.evaluate import run_eval
 from assistant.index import integrity
 from assistant.index.links import LINKS_FILE

@@ -330,18 +330,15 @@ def write_services(generation: Path, chunks: list[Chunk]) -> None:
 
 
 def services_for(assistant) -> list[Service]:
-    """Services of the live index generation, extracted once per generation (so a re-ingest refreshes them).
-    A `welfare.json` written into the generation at ingest time is used when present."""
-    from ..index.store import live_generation, read_docstore
+    """Services of the generation answers come from, read once per generation from the `welfare.json` its ingest
+    wrote (a re-ingest refreshes them); a file that cannot be read is that generation's damage, named."""
+    from ..index.integrity import reading
 
-    gen = live_generation(assistant.settings.index_dir)
-    key = (str(Path(assistant.settings.index_dir).resolve()), gen.name)
+    gen = Path(assistant.settings.index_dir) / assistant.index.generation  # the generation answers come from
+    key = (str(gen.resolve()), gen.name)
     if key not in _CACHE:
-        stored = gen / SERVICES_FILE
-        if stored.is_file():
-            _CACHE[key] = [Service.from_json(x) for x in json.loads(stored.read_text(encoding="utf-8"))]
-        else:
-            _CACHE[key] = extract_services(read_docstore(gen)[1])
+        with reading(gen, SERVICES_FILE, (OSError, ValueError, TypeError, KeyError)):
+            _CACHE[key] = [Service.from_json(x) for x in json.loads((gen / SERVICES_FILE).read_text(encoding="utf-8"))]
     return _CACHE[key]
 
 
