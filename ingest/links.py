@@ -180,6 +180,11 @@ def references(text: str, own: str, names: dict[str, str | None], resolver: Reso
             m = REF.match(text, pos)
 
 
+def statute_articles(chunks: Iterable[Chunk]) -> int:
+    """How many statute articles the chunks hold: the unit extraction's cost is reported per."""
+    return len({(c.source, article_of(c.anchor)) for c in chunks if c.doc_type in STATUTE_TYPES})
+
+
 def sentence_around(text: str, start: int, end: int, limit: int = 160) -> str:
     """The sentence of a 항 that holds a reference, cut to `limit` characters around it."""
     left = max(text.rfind("\n", 0, start), text.rfind(". ", 0, start)) + 1

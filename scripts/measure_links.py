@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from ingest import load_documents
-from ingest.links import article_of, extract_links
+from ingest.links import article_of, extract_links, statute_articles
 
 
 def main() -> None:
@@ -43,7 +43,7 @@ def main() -> None:
         misses += [f"{item['doc']} {item['anchor']} -> {w}" for w in sorted(want - got)]
         extras += [f"{item['doc']} {item['anchor']} -> {g}" for g in sorted(got - want)]
     n_gold, n_found = tp + fn, tp + fp
-    articles = len({(c.source, article_of(c.anchor)) for c in chunks if c.doc_type in ("law", "rule", "ordinance")})
+    articles = statute_articles(chunks)
     result = {"paragraphs": len(gold), "gold_links": n_gold, "extracted_links": n_found,
               "precision": round(tp / n_found, 4) if n_found else None, "recall": round(tp / n_gold, 4) if n_gold else None,
               "precision_any_relation": round(tp_any / n_found, 4) if n_found else None,

@@ -3,10 +3,12 @@
 A 법률 line that leaves the asked detail to a lower statute ("대통령령으로 정하는 금액") does not answer it: the
 시행령 article that states the figure follows it, quoted and cited, with the 법률 line kept as its authority
 ("「여권법」 제5조 ②: … 대통령령으로 정한다 → 「여권법 시행령」 제6조 ② 1. 18세 미만인 사람: 5년"). An answer led by
-an implementing article cites, in one line, the law article it implements. Every citation carries its links."""
+an implementing article names, in one line, the law article it implements (`authority`). Every citation carries
+its links; none leads to a document the question may not see."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from ingest.links import article_of, delegates, level_of
@@ -38,12 +40,17 @@ class Chain:
     """Follows the links of one loaded generation for an answer's evidence and citations."""
 
     def __init__(self, index: SearchIndex, selector: EvidenceSelector, filters: Filters = Filters()):
-        self.index, self.selector = index, selector
-        mask = index.mask(filters)  # what the question may see (the kiosk: public documents; eval: not held out)
-        self.allowed = None if mask is None else set(index.source[mask].tolist())
+        self.index, self.selector, self.filters = index, selector, filters
+
+    @functools.cached_property
+    def mask(self):
+        """What the question may see (the kiosk: public documents; eval: not held out); built only when an answer
+        has links to check, not for every question."""
+        return self.index.mask(self.filters)
 
     def visible(self, source: str) -> bool:
-        return self.allowed is None or source in self.allowed
+        rows = self.index.rows_by_source.get(source)
+        return self.mask is None or (rows is not None and bool(self.mask[rows].any()))
 
     def refs(self, citation: Citation) -> tuple:
         return tuple(x for x in self.index.links.refs(citation.source, citation.anchor) if self.visible(x.source))

@@ -70,10 +70,10 @@ def bench_links(bot, questions: list[str], rounds: int = 3) -> dict:
     """Statute links: extraction time per 1,000 statute articles (done at every ingest), and what following them
     adds to retrieval — the same questions with `link_depth = 0` (a per-question cost that does not grow with the
     index: a few dictionary lookups and the top candidates' lines tokenized)."""
-    from ingest.links import article_of, extract_links
+    from ingest.links import extract_links, statute_articles
 
     chunks = bot.index.chunks
-    articles = len({(c.source, article_of(c.anchor)) for c in chunks if c.doc_type in ("law", "rule", "ordinance")})
+    articles = statute_articles(chunks)
     started = time.perf_counter()
     links = extract_links(chunks)
     seconds = time.perf_counter() - started

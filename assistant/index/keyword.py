@@ -1,6 +1,7 @@
 """Korean keyword search: Kiwi morphemes, BM25 scored with vectorised numpy over a persisted inverted index."""
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -47,9 +48,11 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
 )]
 
 
-def answer_patterns(question: str) -> list[re.Pattern]:
-    r"""How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); [] for other questions."""
-    return [answer for cue, answer in ANSWER_TYPES if cue.search(question)]
+@functools.lru_cache(maxsize=256)
+def answer_patterns(question: str) -> tuple[re.Pattern, ...]:
+    r"""How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); () for other questions. Cached:
+    retrieval, evidence (for every quoted line) and the answer ask it of the same question."""
+    return tuple(answer for cue, answer in ANSWER_TYPES if cue.search(question))
 
 
 def share(terms: dict[str, float], words: set[str]) -> float:
@@ -220,8 +223,3 @@ class BM25Index:
                  idf=self.idf, n_docs=np.array([self.n_docs]))
         (folder / "keyword_vocab.json").write_text(json.dumps(self.vocab, ensure_ascii=False), encoding="utf-8")
 
-    @classmethod
-    def load(cls, folder: Path) -> "BM25Index":
-        data = np.load(folder / "keyword.npz")
-        vocab = json.loads((folder / "keyword_vocab.json").read_text(encoding="utf-8"))
-        return cls(vocab, data["indptr"], data["doc_ids"], data["weights"], data["idf"], int(data["n_docs"][0]))

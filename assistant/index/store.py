@@ -304,7 +304,7 @@ def read_manifest(gen: Path) -> dict:
 
 
 def read_keyword(gen: Path):
-    """The keyword index, its two files read one at a time so that a bad one is named (as BM25Index.load reads)."""
+    """The keyword index (BM25Index.save's two files), read one at a time so that a bad one is named."""
     from .keyword import BM25Index
 
     with reading(gen, "keyword_vocab.json", (OSError, ValueError)):
@@ -355,7 +355,6 @@ def chunk_dict(chunk: Chunk) -> dict:
 def check_consistency(root: Path) -> dict:
     """Load the live generation and check it is whole: every part holds the same chunks, none twice.
     Used after crashes (tests, `scripts/crash_test.py`); raises AssertionError with what is wrong."""
-    from .keyword import BM25Index
     from .milvus_store import load_dense_index
 
     gen = IndexFolder(root).current()  # the live one itself, not a fallback
@@ -372,6 +371,6 @@ def check_consistency(root: Path) -> dict:
     vectors = np.load(gen / "vectors.npy")
     assert vectors.shape[0] == len(chunks), "vectors and chunks disagree"
     assert load_dense_index(None, gen).size == len(chunks), "vector index and chunks disagree"
-    assert BM25Index.load(gen).n_docs == len(chunks), "keyword index and chunks disagree"
+    assert read_keyword(gen).n_docs == len(chunks), "keyword index and chunks disagree"
     assert manifest["counts"]["chunks"] == len(chunks), "manifest counts disagree"
     return {"generation": gen.name, "documents": len(documents), "chunks": len(chunks)}
