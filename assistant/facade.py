@@ -67,8 +67,23 @@ class Assistant:
             kiwi.result()
 
     @functools.cached_property
+    def models(self):
+        """The learned models' files: settings, else those `assistant tune` installed in the index folder, else the
+        packaged ones (assistant/learning/models.py)."""
+        from .learning.models import active_models
+
+        return active_models(self.settings)
+
+    @functools.cached_property
     def answerability(self) -> AnswerabilityModel:
-        return AnswerabilityModel.load(self.settings.answerability_model)
+        return AnswerabilityModel.load(self.models.answerability)
+
+    @functools.cached_property
+    def ranker(self):
+        """The learned ranker ordering the fused candidates; None when settings turn it off (hand-set weights)."""
+        from .answering.ranker import RankerModel
+
+        return RankerModel.load(self.models.ranker) if self.models.ranker else None
 
     @functools.cached_property
     def backend(self):
@@ -182,13 +197,15 @@ class Assistant:
                  filters: Filters = Filters()) -> list[Hit]:
         question = self.check_question(question)
         self.load_models()
-        return Retriever(self.index, self.embedder, self.tokenizer, self.settings, self.reranker).search(
-            question, k, mode, filters)
+        return Retriever(self.index, self.embedder, self.tokenizer, self.settings, self.reranker,
+                         self.ranker).search(question, k, mode, filters)
 
     def clone(self, **changes) -> "Assistant":
         """The same loaded models with other settings (another index, backend or audit choice)."""
         other = Assistant(self.settings.replace(**changes))
-        shared = ("embedder", "tokenizer", "answerability") + (() if "reranker_model" in changes else ("reranker",))
+        models = {"index_dir", "ranker_model", "answerability_model"}
+        shared = ("embedder", "tokenizer") + (() if "reranker_model" in changes else ("reranker",)) + \
+            (() if models & set(changes) else ("models", "answerability", "ranker"))
         for name in shared:
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
@@ -300,8 +317,124 @@ class Assistant:
                "reranker": self.reranker.describe() if self.reranker else None,
                "index_embedder": manifest["embedding"] if manifest else None,
                "dense_search": self.index.dense.kind if gen else None,
+               "learned_models": self.models.describe(),
                "external_services": self.settings.llm_endpoints or "없음 (모든 처리가 이 서버 안에서 이루어집니다)"}
         return out
+
+    def tune(self, labels: list[dict], dry_run: bool = False, by: str = "cli") -> dict:
+        """Re-fit the ranker and the answerability model on labelled questions (QA format), cross-validated; the
+        new models are installed in the index folder only when they beat the current ones on held-out folds
+        (assistant/learning/tune.py). Answers after it use them."""
+        from .learning.tune import tune
+
+        result = tune(self, labels, dry_run, by)
+        if result.get("installed"):
+            self.forget_models()
+        return result
+
+    def undo_tune(self, by: str = "cli") -> dict:
+        """Back to the models in use before the last tune (the packaged ones after the first); audited."""
+        from .governance.audit import record_event
+        from .learning.models import undo
+
+        done = undo(self.settings.index_dir, by)
+        record_event(self, "tune_undo", by=by, **{"from": done["from"], "to": done["to"] or "packaged"})
+        self.forget_models()
+        return {**done, "models": self.models.describe()}
+
+    def forget_models(self) -> None:
+        """The learned models are read again on next use (after tune or its undo)."""
+        for name in ("models", "answerability", "ranker"):
+            self.__dict__.pop(name, None)
+
+    def tune_history(self) -> list[dict]:
+        """Every tune installed and undone in this index folder, oldest first (admin page)."""
+        from .learning.models import read_log
+
+        return read_log(self.settings.index_dir)
+
+    # ------------------------------------------------------------ feedback, review queue, labels
+
+    def save_feedback(self, rating: str, comment: str, question: str, answer) -> dict:
+        """Staff 👍/👎 on an answer, masked (the review queue reads the 👎)."""
+        from .learning.review import save_feedback
+
+        return save_feedback(self.settings, rating, comment, question, answer)
+
+    def feedback(self) -> list[dict]:
+        from .learning.review import read_feedback
+
+        return read_feedback(self.settings)
+
+    def review_queue(self, limit: int = 100) -> list:
+        """Questions waiting for an admin's label: every 👎, every refusal, a sample of the answered."""
+        from .learning.review import key_of, queue, read_labels
+
+        labelled = {key_of(x["question"]) for x in read_labels(self.settings)}
+        return queue(self.settings, labelled, self.settings.review_sample)[:limit]
+
+    def review_candidates(self, question: str, k: int = 10) -> list[dict]:
+        """The top-k passages retrieval finds for a queued question, for the admin to pick the one that answers."""
+        return [{"source": h.chunk.source, "title": h.chunk.title, "anchor": h.chunk.anchor,
+                 "text": h.chunk.text, "doc_type": h.chunk.doc_type} for h in self.retrieve(question, k)]
+
+    def label(self, item, verdict: str, by: str, passage: dict | None = None, documents=()) -> dict:
+        """Saves an admin's judgement on a queue item as a QA-format line (labels.jsonl); audited."""
+        from .governance.audit import record_event
+        from .learning.review import append_jsonl, labels_path, make_label
+
+        record = make_label(item, verdict, by, passage, documents)
+        append_jsonl(labels_path(self.settings), record)
+        record_event(self, "label", id=record["id"], by=record["labelled_by"], kind=record["kind"],
+                     doc=record.get("doc"), anchor=record.get("anchor"))
+        return record
+
+    def labels(self) -> list[dict]:
+        """The organisation's labelled questions (latest judgement per question), QA format."""
+        from .learning.review import read_labels
+
+        return read_labels(self.settings)
+
+    def labels_path(self) -> Path:
+        from .learning.review import labels_path
+
+        return labels_path(self.settings)
+
+    def labels_jsonl(self) -> str:
+        """The labels as one exportable JSONL text (`assistant eval` and `assistant tune` read it)."""
+        import json
+
+        return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in self.labels())
+
+    def run_regression(self) -> dict:
+        """`assistant eval` over the labels on the served generation; the figures are kept per generation and
+        model (index_dir/eval/regression.jsonl) for the admin page's chart."""
+        import json
+        import tempfile
+
+        from .evaluation.evaluate import run_eval
+
+        text = self.labels_jsonl()
+        if not text:
+            raise BadQuestion("라벨이 아직 없습니다. 검토 대기열에서 먼저 라벨을 붙여 주세요.")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "labels.jsonl"
+            path.write_text(text, encoding="utf-8")
+            result = run_eval(self, path)
+        keys = ("n", "recall@1", "recall@5", "mrr", "citation_precision", "refusal_accuracy", "outcome_accuracy")
+        row = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+               "generation": self.index.generation, "models": self.models.origin,
+               **{k: result.get(k) for k in keys}}
+        folder = self.settings.index_dir / "eval"
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / "regression.jsonl").open("a", encoding="utf-8") as f:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        return row
+
+    def regression_history(self) -> list[dict]:
+        from .learning.review import read_jsonl
+
+        return read_jsonl(self.settings.index_dir / "eval" / "regression.jsonl")
 
     def documents(self) -> list[dict]:
         """The documents of the generation answers come from, one dict each (source, title, doc_type, audience,

@@ -52,6 +52,11 @@ class Settings:
     rerank_dense: float = 0.1
     rerank_title: float = 0.01  # the question names the document's law or service
     rerank_answer_type: float = 0.005  # a "며칠/얼마/몇 살" question prefers chunks that state such a figure
+    # the learned ranker (assistant/answering/ranker.py) orders the first `ranker_depth` fused candidates in place of
+    # the rerank_* sum above: "" = the one `assistant tune` installed in the index folder, else the packaged
+    # ranker.json; a path = that file; "off" = the hand-set sum
+    ranker_model: str = ""
+    ranker_depth: int = 20
     # statute links: the articles that the top `link_depth` fused candidates delegate to (the 시행령 article that
     # states what "대통령령으로 정한다" leaves open) join the candidates with this share of the delegating one's score,
     # and the question's coverage, cosine and answer type decide which leads; 0 turns it off
@@ -94,7 +99,8 @@ class Settings:
     kiosk_idle_seconds: int = 120  # the kiosk forgets everything after this long without a touch
     kiosk_questions_per_minute: int = 6  # per browser session; "처음으로" does not reset it
     weak_support: float = 0.8  # staff chat warns below this support (answers below min_support are refused)
-    feedback_dir: str = ""  # staff feedback (feedback.jsonl); "" = <index_dir>/../feedback
+    feedback_dir: str = ""  # staff feedback (feedback.jsonl) and labels (labels.jsonl); "" = <index_dir>/../feedback
+    review_sample: float = 0.1  # share of answered questions the admin review queue samples (refusals and 👎: all)
     ui_port: int = 8501
     log_level: str = "WARNING"
     extra: dict = field(default_factory=dict, compare=False)

@@ -11,6 +11,7 @@ cross-validation over document families, so every reported figure is on document
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import random
 import sys
@@ -21,34 +22,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from assistant.answering.answerability import FEATURES, PACKAGED_MODEL, AnswerabilityModel, train  # noqa: E402
-from assistant.evaluation.evaluate import family_of_file, is_hit, load_qa  # noqa: E402
+from assistant.evaluation.evaluate import load_qa  # noqa: E402
 from assistant.facade import Assistant  # noqa: E402
-from assistant.answering.retrieve import Filters  # noqa: E402
+from assistant.learning.collect import answerability_rows  # noqa: E402
+from assistant.learning.models import SHIPPED_ANSWERABILITY  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
-
-
-def collect(assistant: Assistant, items: list[dict]) -> list[dict]:
-    sources = [d["source"] for d in assistant.index.documents]
-    rows = []
-    for n, item in enumerate(items, 1):
-        question = item["question"]
-        if item.get("doc"):
-            answer = assistant.ask(question)
-            top = answer.citations[0] if answer.citations else None
-            label = 1 if top and is_hit(top.source, top.anchor, item["doc"], None) else -1  # -1: not fitted on
-            rows.append({"id": item["id"], "group": family_of_file(item["doc"]), "answerable": True, "label": label,
-                         "features": answer.features})
-            hidden = tuple(s for s in sources if family_of_file(s) == family_of_file(item["doc"]))
-            answer = assistant.ask(question, filters=Filters(exclude_sources=hidden))
-            rows.append({"id": item["id"] + "/held-out", "group": family_of_file(item["doc"]), "answerable": False,
-                         "label": 0, "features": answer.features})
-        else:
-            answer = assistant.ask(question)
-            rows.append({"id": item["id"], "group": item["id"], "answerable": False, "label": 0,
-                         "features": answer.features})
-        print(f"\r{n}/{len(items)}", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    return [r for r in rows if r["features"]]  # no quotable line at all: refused whatever the model says
 
 
 def arrays(rows: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -71,21 +49,22 @@ def main() -> int:
     parser.add_argument("--index", type=Path, required=True)
     parser.add_argument("--qa", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=PACKAGED_MODEL)
-    parser.add_argument("--features", type=Path, help="cache of the collected features (read if present)")
+    parser.add_argument("--features", type=Path, default=SHIPPED_ANSWERABILITY,
+                        help="the collected rows (read if present; `assistant tune` fits on them beside its labels)")
+    parser.add_argument("--recollect", action="store_true", help="read the rows again even if --features exists")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-answerable-refused", type=float, default=0.03)
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
-    if args.features and args.features.exists():
-        rows = json.loads(args.features.read_text(encoding="utf-8"))
+    if args.features.exists() and not args.recollect:
+        rows = json.loads(gzip.decompress(args.features.read_bytes()))
     else:
         assistant = Assistant(Settings.load(index_dir=args.index, audit_enabled=False))
         assistant.__dict__["answerability"] = AnswerabilityModel.neutral()  # answer everything while collecting
-        rows = collect(assistant, load_qa(args.qa))
-        if args.features:
-            args.features.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        rows = answerability_rows(assistant, load_qa(args.qa), quiet=False)
+        args.features.write_bytes(gzip.compress(json.dumps(rows, ensure_ascii=False).encode(), mtime=0))
 
     groups = sorted({r["group"] for r in rows})
     random.Random(args.seed).shuffle(groups)

@@ -18,6 +18,7 @@ from ..index.links import StatuteLinks
 from ..index.store import check_manifest, live_generation, read_dense, read_docstore, read_keyword, read_manifest
 from ..settings import Settings
 from .asked import asked_sections, in_asked_section
+from .ranker import RankingSignals
 
 MODES = ("hybrid", "dense", "keyword")
 ADDENDA_WORDS = ("부칙", "경과조치", "적용례", "시행일")
@@ -125,15 +126,44 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
     return sorted(((row, score * row_weight(row)) for row, score in fused.items()), key=lambda x: -x[1])[:k], ranks
 
 
+@dataclass(frozen=True)
+class Candidates:
+    """What one retrieval found and read: the candidates (row, score) in order, each row's place in every list,
+    its cosine and coverage, whether several lists were fused, and the learned ranker's features (one line per
+    row of `read`, the first `ranker_depth` rows in fused order; None when not read)."""
+
+    best: list[tuple[int, float]]
+    ranks: dict
+    cosine: dict
+    coverage: dict
+    fused: bool
+    read: tuple[int, ...] = ()
+    features: np.ndarray | None = None
+
+
 class Retriever:
     def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings,
-                 reranker=None):
+                 reranker=None, ranker=None):
+        """`ranker`: a RankerModel ordering the fused candidates (ranker.py); None: the hand-set `rerank_*` sum."""
         self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
-        self.reranker = reranker
+        self.reranker, self.ranker = reranker, ranker
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
                filters: Filters = Filters()) -> list[Hit]:
         k = k or self.settings.top_k
+        found = self.candidates(question, k, mode, filters)
+        best, ranks = found.best, found.ranks
+        judged: dict[int, float] = {}
+        if self.reranker is not None and found.fused:
+            best = self.cross_encode(question, best, ranks, judged)
+        return [Hit(self.index.chunks[r], s, r, ranks[r], found.cosine[r], found.coverage[r], judged.get(r))
+                for r, s in best[:k]]
+
+    def candidates(self, question: str, k: int, mode: str = "hybrid", filters: Filters = Filters(),
+                   read_features: bool = False) -> "Candidates":
+        """The fused candidates in their final order (before a cross-encoder), with the signals read on the way;
+        the learned ranker's features of the first `ranker_depth` fused rows are read when a ranker orders them or
+        `read_features` asks (what `assistant tune` fits on)."""
         n = max(self.settings.candidates, k)
         mask = self.index.mask(filters)
         background = self.background(question)
@@ -154,12 +184,17 @@ class Retriever:
             refs = self.article_refs(question, mask)
             if refs:
                 rankings.append((2.0, refs))
-        if len(rankings) == 1:
+        fused = len(rankings) > 1
+        if not fused:
             best = sorted(((r, s * row_weight(r)) for r, s in rankings[0][1]), key=lambda x: -x[1])[:k]
             ranks = {r: {mode: i + 1} for i, (r, _) in enumerate(best)}
+            deeper = []
         else:
-            depth = max(k, self.settings.rerank_depth, self.settings.reranker_depth if self.reranker else 0)
+            rescored = max(k, self.settings.rerank_depth, self.settings.reranker_depth if self.reranker else 0)
+            depth = max(rescored, self.settings.ranker_depth if self.ranker or read_features else 0)
             best, ranks = fuse(rankings, self.settings.rrf_k, depth, row_weight=row_weight)
+            # the hand-set steps below see the first `rescored`, as without a ranker; its deeper rows follow them
+            best, deeper = best[:rescored], best[rescored:]
         if mode == "hybrid" and self.settings.link_depth:
             best = self.follow_links(question, best, ranks, mask)
             linked = [r for r, _ in best if r not in dense]
@@ -176,7 +211,7 @@ class Retriever:
         floor = min(dense.values()) if dense else 0.0
         cosine = {r: dense.get(r, floor) if dense else None for r in rows}
         coverage = dict(zip(rows, (float(c) for c in cover)))
-        if len(rankings) > 1 and self.settings.rerank_depth:
+        if fused and self.settings.rerank_depth:
             # Rank fusion knows positions, not how well a chunk covers the question: add the idf-weighted share of
             # the question's words the chunk holds and its cosine (cheap: read from postings and stored scores).
             typed = self.answer_type_match(question, rows)
@@ -186,10 +221,31 @@ class Retriever:
                             + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
                           key=lambda x: -x[1])
         best = self.asked_section_first(question, best)
-        judged: dict[int, float] = {}
-        if self.reranker is not None and len(rankings) > 1:
-            best = self.cross_encode(question, best, ranks, judged)
-        return [Hit(self.index.chunks[r], s, r, ranks[r], cosine[r], coverage[r], judged.get(r)) for r, s in best[:k]]
+        read, features = (), None
+        if fused and (self.ranker is not None or read_features):
+            best = self.below(best, deeper, terms, cosine, coverage, dense)
+            top = best[:self.settings.ranker_depth]
+            read = tuple(r for r, _ in top)
+            features = RankingSignals(self.index, self.tokenizer).read(
+                question, terms, top, ranks, cosine, coverage, self.answer_type_match(question, list(read)))
+            if self.ranker is not None:  # the learned correction of that order (ranker.py)
+                best = self.ranker.reorder(best, features)
+        return Candidates(best, ranks, cosine, coverage, fused, read, features)
+
+    def below(self, best: list[tuple[int, float]], deeper: list[tuple[int, float]], terms: dict[str, float],
+              cosine: dict, coverage: dict, dense: dict) -> list[tuple[int, float]]:
+        """The fused rows past the hand-set depth, for the ranker: after `best` in their fused order, scored below
+        its last, their cosine and coverage read (into `cosine` and `coverage`)."""
+        seen = {r for r, _ in best}
+        deeper = [(r, s) for r, s in deeper if r not in seen]
+        if not deeper or not best:
+            return best
+        rows = [r for r, _ in deeper]
+        floor = min(dense.values()) if dense else None
+        cosine.update((r, dense.get(r, floor) if dense else None) for r in rows)
+        coverage.update(zip(rows, (float(c) for c in self.index.keyword.coverage(terms, rows))))
+        shift = max(0.0, deeper[0][1] - best[-1][1]) + 1e-9
+        return best + [(r, s - shift) for r, s in deeper]
 
     def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict,
                      judged: dict[int, float]) -> list[tuple[int, float]]:

@@ -13,6 +13,7 @@ from ..settings import Settings
 from . import log as logsetup
 from .cli_governance import add_commands as add_governance_commands
 from .cli_index import add_commands as add_index_commands
+from .cli_learning import add_commands as add_learning_commands
 from .cli_welfare import add_commands as add_welfare_commands
 from .payloads import hit_json
 
@@ -308,6 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_governance_commands(sub, common)
     add_index_commands(sub, common)
     add_welfare_commands(sub, common)
+    add_learning_commands(sub, common)
     return parser
 
 
