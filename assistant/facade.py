@@ -86,6 +86,13 @@ class Assistant:
         return RankerModel.load(self.models.ranker) if self.models.ranker else None
 
     @functools.cached_property
+    def memory(self):
+        """The organisation's labelled questions the tuned ranker reads (answering/memory.py); None before a tune."""
+        from .answering.memory import LabelMemory
+
+        return LabelMemory.load(self.models.memory, self.embedder.model_id) if self.models.memory else None
+
+    @functools.cached_property
     def backend(self):
         return make_backend(self.settings)
 
@@ -198,14 +205,14 @@ class Assistant:
         question = self.check_question(question)
         self.load_models()
         return Retriever(self.index, self.embedder, self.tokenizer, self.settings, self.reranker,
-                         self.ranker).search(question, k, mode, filters)
+                         self.ranker, self.memory).search(question, k, mode, filters)
 
     def clone(self, **changes) -> "Assistant":
         """The same loaded models with other settings (another index, backend or audit choice)."""
         other = Assistant(self.settings.replace(**changes))
         models = {"index_dir", "ranker_model", "answerability_model"}
         shared = ("embedder", "tokenizer") + (() if "reranker_model" in changes else ("reranker",)) + \
-            (() if models & set(changes) else ("models", "answerability", "ranker"))
+            (() if models & set(changes) else ("models", "answerability", "ranker", "memory"))
         for name in shared:
             if name in self.__dict__:
                 other.__dict__[name] = self.__dict__[name]
@@ -344,7 +351,7 @@ class Assistant:
 
     def forget_models(self) -> None:
         """The learned models are read again on next use (after tune or its undo)."""
-        for name in ("models", "answerability", "ranker"):
+        for name in ("models", "answerability", "ranker", "memory"):
             self.__dict__.pop(name, None)
 
     def tune_history(self) -> list[dict]:

@@ -39,7 +39,9 @@ def main() -> int:
         rows = json.loads(gzip.decompress(args.rows.read_bytes()))
     else:
         assistant = Assistant(Settings.load(index_dir=args.index, audit_enabled=False, ranker_model="off"))
-        rows = ranking_rows(assistant, load_qa(args.qa), quiet=False)
+        # the packaged ranker has no labelled questions to remember: its rows keep zeros in the memory columns
+        rows = [{k: v for k, v in r.items() if k not in ("keys", "vector")}
+                for r in ranking_rows(assistant, load_qa(args.qa), quiet=False)]
         args.rows.write_bytes(gzip.compress(json.dumps(rows, ensure_ascii=False).encode(), mtime=0))
     cross_validated = cross_validated_ranker(rows, args.folds, args.seed)
     chosen = cross_validated["l2"]

@@ -26,7 +26,9 @@ from .asked import asked_sections, in_asked_section
 PACKAGED_RANKER = Path(__file__).with_name("ranker.json")
 FEATURES = ("score", "place", "cosine", "cosine_gap", "coverage", "dense_rank", "keyword_rank", "article_ref",
             "title", "article_title", "best_line", "answer_type", "asked_section", "definition", "definition_asked",
-            "purpose", "penalty", "addenda", "decree", "rule", "ordinance", "welfare", "linked", "length")
+            "purpose", "penalty", "addenda", "decree", "rule", "ordinance", "welfare", "linked", "length",
+            "memory_article", "memory_document")
+MEMORY = slice(len(FEATURES) - 2, len(FEATURES))  # the two columns read from the labelled questions (memory.py)
 TEMPERATURE = 1000.0  # logits per unit of the hand-set score (its differences near the top are ~0.001-0.01)
 PENALTY_TITLE = re.compile(r"벌칙|과태료|벌금|양벌")
 # a question about what a word means ("~란 무엇", "뜻", "정의") is answered by a 정의 article; others rarely are
@@ -47,8 +49,9 @@ class RankingSignals:
         return cache[text]
 
     def read(self, question: str, terms: dict[str, float], best: list[tuple[int, float]], ranks: dict,
-             cosine: dict, coverage: dict, typed: dict) -> np.ndarray:
-        """(len(best) x len(FEATURES)) for the candidates `best` in their fused order."""
+             cosine: dict, coverage: dict, typed: dict, remembered: np.ndarray | None = None) -> np.ndarray:
+        """(len(best) x len(FEATURES)) for the candidates `best` in their order; `remembered`: the memory
+        columns (LabelMemory.features), zeros without one."""
         chunks = self.index.chunks
         asked = asked_sections(question)
         meaning = bool(ASKS_MEANING.search(question))
@@ -88,7 +91,10 @@ class RankingSignals:
                 float(c.doc_type == "welfare"),
                 float("link" in r),
                 math.log1p(len(c.text)) / 8.0,
+                0.0, 0.0,
             )
+        if remembered is not None:
+            out[:, MEMORY] = remembered
         return out
 
 

@@ -18,6 +18,7 @@ from ..index.links import StatuteLinks
 from ..index.store import check_manifest, live_generation, read_dense, read_docstore, read_keyword, read_manifest
 from ..settings import Settings
 from .asked import asked_sections, in_asked_section
+from .memory import article_key
 from .ranker import RankingSignals
 
 MODES = ("hybrid", "dense", "keyword")
@@ -139,14 +140,16 @@ class Candidates:
     fused: bool
     read: tuple[int, ...] = ()
     features: np.ndarray | None = None
+    query_vector: np.ndarray | None = None
 
 
 class Retriever:
     def __init__(self, index: SearchIndex, embedder: Embedder, tokenizer: KoreanTokenizer, settings: Settings,
-                 reranker=None, ranker=None):
-        """`ranker`: a RankerModel ordering the fused candidates (ranker.py); None: the hand-set `rerank_*` sum."""
+                 reranker=None, ranker=None, memory=None):
+        """`ranker`: a RankerModel correcting the hand-set order (ranker.py), None: the hand-set `rerank_*` sum;
+        `memory`: the organisation's labelled questions it reads (memory.py), installed with it by `tune`."""
         self.index, self.embedder, self.tokenizer, self.settings = index, embedder, tokenizer, settings
-        self.reranker, self.ranker = reranker, ranker
+        self.reranker, self.ranker, self.memory = reranker, ranker, memory
 
     def search(self, question: str, k: int | None = None, mode: str = "hybrid",
                filters: Filters = Filters()) -> list[Hit]:
@@ -171,6 +174,7 @@ class Retriever:
         row_weight = lambda row: weight if background[row] else 1.0  # noqa: E731
         rankings: list[tuple[float, list[tuple[int, float]]]] = []
         dense: dict[int, float] = {}
+        query_vector = None
         if mode in ("hybrid", "dense"):
             query_vector = self.embedder.query(question)
             dense_hits = self.index.dense.search(query_vector, n, mask)
@@ -226,11 +230,19 @@ class Retriever:
             best = self.below(best, deeper, terms, cosine, coverage, dense)
             top = best[:self.settings.ranker_depth]
             read = tuple(r for r, _ in top)
+            remembered = None
+            if self.memory is not None and query_vector is not None:
+                remembered = self.memory.features(query_vector, self.article_keys(read))
             features = RankingSignals(self.index, self.tokenizer).read(
-                question, terms, top, ranks, cosine, coverage, self.answer_type_match(question, list(read)))
+                question, terms, top, ranks, cosine, coverage, self.answer_type_match(question, list(read)),
+                remembered)
             if self.ranker is not None:  # the learned correction of that order (ranker.py)
                 best = self.ranker.reorder(best, features)
-        return Candidates(best, ranks, cosine, coverage, fused, read, features)
+        return Candidates(best, ranks, cosine, coverage, fused, read, features, query_vector)
+
+    def article_keys(self, rows) -> list[str]:
+        """"source|제N조" of each row (a guide's chunk: its heading path), as labels and the memory name them."""
+        return [article_key(self.index.chunks[r].source, article_of(self.index.chunks[r].anchor)) for r in rows]
 
     def below(self, best: list[tuple[int, float]], deeper: list[tuple[int, float]], terms: dict[str, float],
               cosine: dict, coverage: dict, dense: dict) -> list[tuple[int, float]]:

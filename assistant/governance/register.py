@@ -74,7 +74,7 @@ def _models(assistant, public: bool = False) -> list[dict]:
         "licence": _licence(emb.package, "MIT") if emb.packaged else "모델 폴더의 README 참조",
         "weights_file": weights.name, "weights_sha256": emb.weights_sha256(), "weights_bytes": weights.stat().st_size,
         "note": f"{emb.library} · {emb.backend} ({emb.device}); 같은 가중치를 이 서버 안에서만 실행합니다",
-    }, *_reranker(assistant), {
+    }, *_reranker(assistant), *_learned(assistant, public), {
         "role": "형태소 분석(키워드 검색)", "name": "Kiwi", "package": "kiwipiepy", "version": _version("kiwipiepy"),
         "model_package": "kiwipiepy-model", "model_version": _version("kiwipiepy-model"),
         "licence": _licence("kiwipiepy", "Apache-2.0"),
@@ -104,6 +104,22 @@ def _reranker(assistant) -> list[dict]:
              "weights_file": reranker.weights.name, "weights_sha256": reranker.checksum,
              "weights_bytes": reranker.weights.stat().st_size, "licence": "모델 폴더의 README 참조",
              "note": f"검색 상위 {assistant.settings.reranker_depth}개를 다시 점수 매깁니다 ({reranker.device})"}]
+
+
+def _learned(assistant, public: bool) -> list[dict]:
+    """The learned ranker and answerability model in use: packaged, or fitted by `assistant tune` on the
+    organisation's labelled questions (with the checksums `info` and the audit log show)."""
+    described = assistant.models.describe()
+    tuned = described["origin"] != "packaged"
+    source = "기관이 라벨을 붙인 질문으로 assistant tune이 다시 맞춤" if tuned else "공개 평가 세트로 학습해 패키지에 포함"
+    out = []
+    for key, role in (("ranker", "검색 순위 보정(학습)"), ("answerability", "답변 가능성 판단(학습)")):
+        file = described[key]
+        if file:
+            out.append({"role": role, "name": Path(file["path"]).name, "package": "sovereign-assistant",
+                        "origin": described["origin"], "weights_file": None if public else file["path"],
+                        "weights_sha256": file["sha256"], "note": f"로지스틱 모델 · {source}"})
+    return out
 
 
 def _evaluation(index_dir: Path) -> dict | None:

@@ -40,7 +40,9 @@ def ranking_rows(assistant, items: list[dict], quiet: bool = True) -> list[dict]
         out.append({"id": item["id"], "group": group_of(item),
                     "features": np.round(found.features, 5).tolist(),
                     "labels": [int(is_hit(c.source, c.anchor, item["doc"], item.get("anchor"))) for c in chunks],
-                    "hand": [round(hand.get(r, 0.0), 6) for r in found.read]})
+                    "hand": [round(hand.get(r, 0.0), 6) for r in found.read],
+                    "keys": retriever.article_keys(found.read),  # what the memory of labelled questions matches
+                    "vector": np.round(found.query_vector, 5).tolist()})
         progress(n, len(answerable), quiet)
     return out
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..answering.ranker import TEMPERATURE, RankerModel, fit_ranker
+from ..answering.memory import LabelMemory
+from ..answering.ranker import MEMORY, TEMPERATURE, RankerModel, fit_ranker
 
 
 def folds_of(groups, k: int, seed: int = 0) -> dict[str, int]:
@@ -68,18 +69,43 @@ def fit_rows(rows: list[dict], l2: float, report: dict | None = None) -> RankerM
     return fit_ranker(x, y, q, h, w, l2, report=report)
 
 
+def memory_of(pool: list[dict], embedder: str = "") -> LabelMemory:
+    """The labelled questions of `pool` (rows that carry their question's vector) as a memory: each answered by
+    the candidates labelled as answering it."""
+    return LabelMemory.from_items([{"vector": r["vector"], "keys": [k for k, y in zip(r["keys"], r["labels"]) if y > 0]}
+                                   for r in pool if "vector" in r], embedder)
+
+
+def remembered(rows: list[dict], pool: list[dict]) -> list[dict]:
+    """`rows` with their memory columns read from the labelled questions of `pool`, a row's own question left out
+    (no question is its own evidence). Rows without a vector (the shipped ones) keep zeros."""
+    memory = memory_of(pool)
+    place = {r["id"]: i for i, r in enumerate(r for r in pool if "vector" in r)}
+    out = []
+    for row in rows:
+        if "vector" not in row:
+            out.append(row)
+            continue
+        x = np.array(row["features"], dtype=float)
+        x[:, MEMORY] = memory.features(np.asarray(row["vector"]), row["keys"], place.get(row["id"]))
+        out.append(dict(row, features=x))
+    return out
+
+
 def out_of_fold(rows: list[dict], l2: float, k: int, seed: int, fixed: list[dict] = ()) -> list[np.ndarray]:
     """Each row's learned order from a ranker fitted on the other folds of `rows` plus `fixed` (rows always in the
-    fit: the shipped data beside an organisation's labels)."""
+    fit: the shipped data beside an organisation's labels); the memory of labelled questions holds only the
+    other folds' questions."""
     fold = folds_of([r["group"] for r in rows], k, seed)
     scores: list[np.ndarray | None] = [None] * len(rows)
     for f in range(k):
         test = [i for i, r in enumerate(rows) if fold[r["group"]] == f]
         if not test:
             continue
-        model = fit_rows([r for r in rows if fold[r["group"]] != f] + list(fixed), l2)
-        for i in test:
-            scores[i] = by_model(model)(rows[i])
+        train = [r for r in rows if fold[r["group"]] != f]
+        model = fit_rows(remembered(train, train) + list(fixed), l2)
+        for i, row in zip(test, remembered([rows[i] for i in test], train)):
+            scores[i] = by_model(model)(row)
     return scores
 
 

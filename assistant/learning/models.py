@@ -1,6 +1,7 @@
 """Which learned models answer from an index folder: the packaged ones, or those `assistant tune` installed there.
 
-    INDEX/tuned/<stamp>/ranker.json, answerability.json, report.json (what tune measured)
+    INDEX/tuned/<stamp>/ranker.json, memory.json (the labelled questions it reads), answerability.json,
+                        report.json (what tune measured)
     INDEX/tuned/ACTIVE      the stamp in use (absent: the packaged models)
     INDEX/tuned/log.jsonl   every install and undo, with the stamps before and after
 
@@ -38,10 +39,11 @@ class ActiveModels:
 
     ranker: Path | None  # None: the hand-set rerank sum (ranker_model = "off")
     answerability: Path
+    memory: Path | None  # the labelled questions the tuned ranker reads (none for the packaged one)
     origin: str
 
     def describe(self) -> dict:
-        files = {"ranker": self.ranker, "answerability": self.answerability}
+        files = {"ranker": self.ranker, "memory": self.memory, "answerability": self.answerability}
         return {"origin": self.origin,
                 **{name: ({"path": str(p), "sha256": sha256_of(p)} if p else None) for name, p in files.items()}}
 
@@ -73,10 +75,12 @@ def active_models(settings) -> ActiveModels:
         ranker = Path(settings.ranker_model) if settings.ranker_model else tuned("ranker.json") or PACKAGED_RANKER
     answerability = Path(settings.answerability_model) if settings.answerability_model else \
         tuned("answerability.json") or PACKAGED_MODEL
+    # the memory goes with the ranker tune fitted on it, not with one the settings name
+    memory = tuned("memory.json") if ranker is not None and ranker == tuned("ranker.json") else None
     origin = f"tune {stamp}" if stamp and (tuned("ranker.json") or tuned("answerability.json")) else "packaged"
     if settings.ranker_model or settings.answerability_model:
         origin += " (설정 파일이 지정한 모델 포함)"
-    return ActiveModels(ranker, answerability, origin)
+    return ActiveModels(ranker, answerability, memory, origin)
 
 
 def log_action(index_dir: Path, record: dict) -> None:

@@ -17,11 +17,12 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ingest.links import article_of
+
 from ..errors import BadQuestion
 from ..governance.privacy import mask_pii
 
 VERDICTS = ("passage", "unanswerable", "choose")
-ARTICLE = re.compile(r"^(제\d+조(?:의\d+)?)")
 
 
 def data_dir(settings) -> Path:
@@ -136,13 +137,6 @@ def read_labels(settings) -> list[dict]:
     return [r for r in latest.values() if r.get("verdict") != "withdrawn"]
 
 
-def article_anchor(anchor: str) -> str:
-    """A label names the article ("제5조"), or for a guide the heading path: a chunk of a long article is anchored
-    "제5조 제1항~제2항", and the next ingest may cut it elsewhere."""
-    m = ARTICLE.match(anchor or "")
-    return m.group(1) if m else anchor
-
-
 def make_label(item: ReviewItem, verdict: str, by: str, passage: dict | None = None,
                documents: list[str] = ()) -> dict:
     """A QA-format line (DESIGN.md) from an admin's verdict on a queue item."""
@@ -156,8 +150,9 @@ def make_label(item: ReviewItem, verdict: str, by: str, passage: dict | None = N
     if verdict == "passage":
         if not passage:
             raise BadQuestion("답이 되는 구절을 골라 주세요.")
+        # the article, not the chunk ("제5조", not "제5조 제1항~제2항": the next ingest may cut it elsewhere)
         return {**base, "answer": passage.get("text", "")[:300], "doc": passage["source"],
-                "anchor": article_anchor(passage["anchor"]), "kind": "fact"}
+                "anchor": article_of(passage["anchor"]), "kind": "fact"}
     if verdict == "choose":
         docs = list(dict.fromkeys(documents))
         if len(docs) < 2:

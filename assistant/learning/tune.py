@@ -2,8 +2,11 @@
 labelled questions (the QA format of DESIGN.md; the admin review queue writes it) beside the shipped training rows,
 and install them into the index folder only when they do better on questions their fit did not see.
 
-The guard is cross-validation by statute family over the labels: every figure compared is read on folds the fit
-left out, for the current models and the new ones alike, on the same questions. Labels that contradict the
+The guard is cross-validation over the labelled questions: every figure compared is read on folds the fit left
+out, for the current models and the new ones alike, on the same questions. Folds hold questions, not statute
+families (as the packaged models' reports do): what tune must show is that the organisation's next questions about
+its own documents are answered better, and the memory of labelled questions (answering/memory.py) only ever holds
+the other folds' questions. Labels that contradict the
 documents (a passage that is not in the index) or each other (one question, two different answers) are set aside
 before anything is fitted; labels that are merely wrong (shuffled, poisoned) make the held-out figures no better,
 so nothing is installed. A new model must win by `MIN_GAIN` questions, not by one lucky flip."""
@@ -21,14 +24,15 @@ from ..answering.answerability import AnswerabilityModel, train
 from ..errors import ConfigError
 from ..evaluation.hits import is_hit
 from .collect import answerability_rows, ranking_rows
-from .crossval import L2_GRID, by_model, fit_rows, folds_of, out_of_fold, ranking_figures
+from ..answering.ranker import MEMORY
+from .crossval import L2_GRID, by_model, fit_rows, folds_of, memory_of, out_of_fold, ranking_figures, remembered
 from .models import SHIPPED_ANSWERABILITY, SHIPPED_RANKING, install
 
 log = logging.getLogger(__name__)
 FOLDS = 5
 MIN_LABELS = 6  # fewer answerable labels than this teach nothing a fold could check
 MIN_GAIN = 2  # held-out questions the new model must get right beyond those it gets wrong that the current got right
-ORG_WEIGHT = 2.0  # an organisation's question counts twice a shipped one in the fit
+ORG_WEIGHT = 2.0  # the least an organisation's question counts in the fit, in shipped questions
 MAX_ANSWERABLE_REFUSED = 0.04  # the answerability operating point, as for the packaged model
 KINDS = ("fact", "article", "numeric", "procedure", "multi", "unanswerable", "choose")
 
@@ -121,11 +125,13 @@ def found_by_retrieval(rows: list[dict], items: list[dict]) -> tuple[list[dict],
 def tune_ranker(assistant, rows: list[dict], seed: int) -> dict:
     """The current ranker and a re-fitted one (shipped rows + the other folds' labels), on every labelled
     question's held-out fold."""
-    rows = [dict(r, weight=ORG_WEIGHT) for r in rows]
     shipped = read_shipped(SHIPPED_RANKING)
+    # the organisation's questions weigh as much together as the shipped ones: they are the questions it asks
+    rows = [dict(r, group=r["id"], weight=max(ORG_WEIGHT, len(shipped) / max(len(rows), 1))) for r in rows]
     k = min(FOLDS, len({r["group"] for r in rows}))
     current = by_model(assistant.ranker)
-    before_scores = [current(r) for r in rows]
+    memory = assistant.memory  # what the current ranker reads (a previous tune's labels), as it answers now
+    before_scores = [current(with_memory(r, memory)) for r in rows]
     tried = {}
     for l2 in L2_GRID:
         scores = out_of_fold(rows, l2, k, seed, fixed=shipped)
@@ -135,11 +141,19 @@ def tune_ranker(assistant, rows: list[dict], seed: int) -> dict:
     before = ranking_figures([dict(r, s=s) for r, s in zip(rows, before_scores)], lambda r: r["s"])
     won, lost = improvement(before_scores, after_scores, rows)
     better = won - lost >= MIN_GAIN
-    model = fit_rows(rows + shipped, l2, report={
+    model = fit_rows(remembered(rows, rows) + shipped, l2, report={
         "trained_on": "tune", "questions": len(rows), "shipped_questions": len(shipped), "l2": str(l2),
         "cross_validated": {"folds": k, "before": before, "after": after, "won": won, "lost": lost}})
     return {"rows": len(rows), "folds": k, "before": before, "after": after, "won": won, "lost": lost,
-            "l2": str(l2), "better": better, "model": model}
+            "l2": str(l2), "better": better, "model": model,
+            "memory": memory_of(rows, assistant.embedder.model_id)}
+
+
+def with_memory(row: dict, memory) -> dict:
+    """The row as the given memory (None: none) would read it."""
+    x = np.array(row["features"], dtype=float)
+    x[:, MEMORY] = memory.features(np.asarray(row["vector"]), row["keys"]) if memory is not None else 0.0
+    return dict(row, features=x)
 
 
 def refusal_figures(decide, rows: list[dict]) -> dict:
@@ -170,7 +184,7 @@ def tune_answerability(assistant, items: list[dict], seed: int) -> dict:
     their held-out copies: the same question asked with its family hidden, at this index's own scale)."""
     collector = assistant.clone(audit_enabled=False)
     collector.__dict__["answerability"] = AnswerabilityModel.neutral()  # answer everything while collecting
-    rows = answerability_rows(collector, items)
+    rows = [dict(r, group=r["id"].removesuffix("/held-out")) for r in answerability_rows(collector, items)]
     shipped = read_shipped(SHIPPED_ANSWERABILITY)
     current = assistant.answerability
     before = refusal_figures(lambda r: current.probability(tuple(r["features"])) >= 0.5, rows)
@@ -225,7 +239,7 @@ def tune(assistant, labels: list[dict], dry_run: bool = False, by: str = "cli", 
                 "답변 가능성 모델이 보류된 질문에서 나아지지 않았습니다")
                + f" (거절 판단 +{answerability['won']}/-{answerability['lost']})"]
     out = {**base, "folds": ranker["folds"], "before": before, "after": after,
-           "ranker": {k: v for k, v in ranker.items() if k != "model"},
+           "ranker": {k: v for k, v in ranker.items() if k not in ("model", "memory")},
            "answerability": {k: v for k, v in answerability.items() if k != "model"},
            "installed": False, "reason": "; ".join(reasons), "models": assistant.models.describe()}
     if not (ranker["better"] or answerability["better"]):
@@ -234,10 +248,12 @@ def tune(assistant, labels: list[dict], dry_run: bool = False, by: str = "cli", 
     if dry_run:
         out["reason"] += ". --dry-run: 설치하지 않았습니다."
         return out
-    current_ranker = assistant.ranker.to_json() if assistant.ranker else None
-    files = {"ranker.json": ranker["model"].to_json() if ranker["better"] else current_ranker,
-             "answerability.json": answerability["model"].to_json() if answerability["better"]
-             else assistant.answerability.to_json()}
+    current = (assistant.ranker, assistant.memory)
+    new_ranker, new_memory = (ranker["model"], ranker["memory"]) if ranker["better"] else current
+    files = {"ranker.json": new_ranker.to_json() if new_ranker else None,
+             "memory.json": new_memory.to_json() if new_memory and new_ranker else None,
+             "answerability.json": (answerability["model"] if answerability["better"]
+                                    else assistant.answerability).to_json()}
     installed = install(assistant.settings.index_dir, {n: c for n, c in files.items() if c is not None},
                         {k: v for k, v in out.items() if k != "models"}, by)
     record_event(assistant, "tune", stamp=installed["stamp"], by=by,
