@@ -23,14 +23,15 @@ from .governance.privacy import mask_pii
 from .index.indexer import Indexer, IngestReport, Progress
 from .index.links import write_links
 from .index.uploads import UploadRejected, check_upload, human_size, save_upload, upload_dir
+from .learning.review import VERDICTS as REVIEW_VERDICTS
 from .settings import Settings
 from .welfare.services import write_services
 
 log = logging.getLogger(__name__)
 ASK_MODES = ("staff", "kiosk")
 # what the surfaces use beside the Assistant, re-exported: the UI imports only the facade, errors and settings
-__all__ = ["ADMIN_LOGINS", "Assistant", "Filters", "UploadRejected", "check_upload", "human_size", "save_upload",
-           "upload_dir"]
+__all__ = ["ADMIN_LOGINS", "Assistant", "Filters", "REVIEW_VERDICTS", "UploadRejected", "check_upload", "human_size",
+           "save_upload", "upload_dir"]
 
 
 class Assistant:
@@ -396,6 +397,13 @@ class Assistant:
                      doc=record.get("doc"), anchor=record.get("anchor"))
         return record
 
+    def withdraw_label(self, label_id: str, by: str) -> None:
+        """Takes a label back (a mistake): its question returns to the review queue; audited."""
+        from .governance.audit import record_event
+        from .learning.review import withdraw
+
+        record_event(self, "label_withdrawn", id=label_id, by=withdraw(self.settings, label_id, by)["withdrawn_by"])
+
     def labels(self) -> list[dict]:
         """The organisation's labelled questions (latest judgement per question), QA format."""
         from .learning.review import read_labels
@@ -428,9 +436,12 @@ class Assistant:
             path = Path(tmp) / "labels.jsonl"
             path.write_text(text, encoding="utf-8")
             result = run_eval(self, path)
+        import hashlib
+
         keys = ("n", "recall@1", "recall@5", "mrr", "citation_precision", "refusal_accuracy", "outcome_accuracy")
         row = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                "generation": self.index.generation, "models": self.models.origin,
+               "labels_sha256": hashlib.sha256(text.encode()).hexdigest()[:16],  # which set: points compare alike
                **{k: result.get(k) for k in keys}}
         folder = self.settings.index_dir / "eval"
         folder.mkdir(parents=True, exist_ok=True)

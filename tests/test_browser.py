@@ -334,3 +334,67 @@ def test_statute_chain_in_the_source_pane(assistant, tmp_path):
             page.screenshot(path=str(SHOTS / "chain.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_review_queue_label_and_regression_in_a_real_browser(assistant, tmp_path):
+    """#31: two 👎 answers wait in the admin's review queue; the admin picks the passage that answers the newest,
+    names themselves, saves, and evaluates the organisation's regression set (n = 1) from the page; review.png shows
+    the other question still waiting, with its candidate passages, above the figures."""
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (apt-get install chromium fonts-noto-cjk; see scripts/install.sh)")
+    import json
+    import shutil
+
+    from playwright.sync_api import expect, sync_playwright
+
+    from ui.admin_hash import make_hash
+
+    question = "우리 동네 경로당은 겨울철 난방비를 한 달에 얼마까지 지원받을 수 있나요?"  # corpora/qa.jsonl corp-003
+    waiting = "가온시에서 노인 공익활동 일자리에 참여하면 한 달에 활동비를 얼마나 받나요?"  # corp-001
+    shutil.copytree(assistant.settings.index_dir, tmp_path / "index")  # the evaluation writes into index/eval/
+    bot = assistant.clone(index_dir=tmp_path / "index", feedback_dir=str(tmp_path / "feedback"),
+                          audit_dir=str(tmp_path / "audit"))
+    for asked in (waiting, question):  # the newest first in the queue: `question`
+        bot.save_feedback("down", "", asked, bot.ask(asked))
+    env = cli_env(PYTHONPATH=f"{ROOT / 'tests' / 'netguard'}:{ROOT}",
+                  ASSISTANT_ADMIN_PASSWORD_HASH=make_hash(PASSWORD, iterations=1000),
+                  ASSISTANT_FEEDBACK_DIR=str(tmp_path / "feedback"), ASSISTANT_AUDIT_DIR=str(tmp_path / "audit"))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with running("serve", bot, free_port(), env, tmp_path / "server.log") as url, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS + OFFLINE, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000}, locale="ko-KR")
+            page.set_default_timeout(60_000)
+            shown = lambda text: expect(page.get_by_text(text).first).to_be_visible(timeout=90_000)  # noqa: E731
+            page.goto(f"{url}/admin")
+            page.get_by_label("관리자 비밀번호").fill(PASSWORD)
+            page.get_by_role("button", name="로그인").click()
+            page.get_by_role("tab", name="검토 대기열").click()
+            shown("검토 대기 2건")
+            settle(page)
+            page.locator('[data-testid="stRadio"] label', has_text="가온시 노인복지 증진 조례 · 제7조").first.click()
+            settle(page)
+            reviewer = page.get_by_label("검토자", exact=True).and_(page.get_by_role("textbox"))
+            reviewer.fill("김검토")
+            reviewer.press("Enter")
+            settle(page)
+            page.get_by_role("button", name="라벨 저장").click()
+            shown("라벨을 저장했습니다")
+            shown("검토 대기 1건")
+            [label] = [json.loads(x) for x in (tmp_path / "feedback" / "labels.jsonl").read_text("utf-8").splitlines()]
+            assert label["question"] == question and label["anchor"] == "제7조" and label["labelled_by"] == "김검토"
+            assert label["doc"].endswith("가온시_노인복지_증진_조례.md") and label["kind"] == "fact"
+            page.get_by_role("button", name="지금 평가").click()
+            shown("평가를 마쳤습니다: 라벨 1개 · recall@1 1.000")
+            expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=30_000)
+            settle(page)
+            # Streamlit scrolls inside its own container: a tall viewport shows the queue and the figures together
+            page.set_viewport_size({"width": 1400, "height": 4400})
+            page.get_by_role("tab", name="검토 대기열").scroll_into_view_if_needed()
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SHOTS / "review.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (SHOTS / "review.png").stat().st_size > 10_000
+    [row] = bot.regression_history()
+    assert row["n"] == 1 and row["recall@1"] == 1.0

@@ -1,10 +1,8 @@
-"""Shared helpers of the Streamlit pages: the cached `Assistant`, personal-data masking, staff feedback and upload
-files. No indexing or retrieval logic lives here: pages only call the facade."""
+"""Shared helpers of the Streamlit pages: the cached `Assistant`, personal-data masking and upload checks. No
+indexing, retrieval or feedback logic lives here: pages only call the facade."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
 
 import streamlit as st
 
@@ -60,54 +58,6 @@ def mask(text: str) -> str:
     if isinstance(out, tuple):  # (masked, findings) style
         out = out[0]
     return getattr(out, "text", out)
-
-
-# ---------------------------------------------------------------- feedback and admin files
-
-
-def data_dir(settings: Settings) -> Path:
-    configured = settings.feedback_dir
-    if configured:
-        return Path(configured)
-    return Path(settings.index_dir).resolve().parent / "feedback"
-
-
-def feedback_path(settings: Settings) -> Path:
-    return data_dir(settings) / "feedback.jsonl"
-
-
-def save_feedback(settings: Settings, rating: str, comment: str, question: str, answer) -> dict:
-    """Appends one masked JSON line for the admins; returns the record written."""
-    if rating not in ("up", "down"):
-        raise ValueError(rating)
-    record = {
-        "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "rating": rating,
-        "comment": mask(comment.strip()) if comment and comment.strip() else "",
-        "question": mask(question),
-        "citations": [c.label for c in answer.citations],
-        "refused": answer.refused,
-        "support": round(float(answer.support), 3),
-        "model": answer.model,
-    }
-    path = feedback_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    return record
-
-
-def read_feedback(settings: Settings) -> list[dict]:
-    path = feedback_path(settings)
-    if not path.is_file():
-        return []
-    out = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except json.JSONDecodeError:
-            continue
-    return out
 
 
 # ---------------------------------------------------------------- uploads

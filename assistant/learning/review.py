@@ -137,6 +137,18 @@ def read_labels(settings) -> list[dict]:
     return [r for r in latest.values() if r.get("verdict") != "withdrawn"]
 
 
+def withdraw(settings, label_id: str, by: str) -> dict:
+    """A withdrawal line: `read_labels` drops the label, so its question is back in the queue."""
+    by = (by or "").strip()
+    if not by:
+        raise BadQuestion("라벨을 거두는 사람(검토자)을 적어 주세요.")
+    if label_id not in {x["id"] for x in read_labels(settings)}:
+        raise BadQuestion(f"그런 라벨이 없습니다: {label_id}")
+    record = {"id": label_id, "verdict": "withdrawn", "withdrawn_by": mask_pii(by), "withdrawn_at": now()}
+    append_jsonl(labels_path(settings), record)
+    return record
+
+
 def make_label(item: ReviewItem, verdict: str, by: str, passage: dict | None = None,
                documents: list[str] = ()) -> dict:
     """A QA-format line (DESIGN.md) from an admin's verdict on a queue item."""

@@ -11,7 +11,7 @@ import streamlit as st
 from assistant.errors import AssistantError
 from assistant.facade import Filters
 from ui.common import (PrivacyUnavailable, answer_text, citation_chunk, doc_type_label, export_markdown,
-                       get_assistant, lang, load_settings, save_feedback)
+                       get_assistant, lang, load_settings)
 from ui.messages import t
 
 HISTORY, SELECTED, CONVERSATION = "chat_history", "chat_selected", "chat_conversation"
@@ -123,8 +123,8 @@ def render_feedback(i: int, turn: dict, settings, language: str) -> None:
             rating = "down"
     if rating:
         try:
-            save_feedback(settings, rating, comment, turn["question"], turn["answer"])
-        except (OSError, PrivacyUnavailable) as exc:
+            get_assistant().save_feedback(rating, comment, turn["question"], turn["answer"])
+        except (OSError, PrivacyUnavailable, AssistantError) as exc:
             st.error(t("feedback_error", language, error=exc))
             return
         turn["feedback"] = rating
