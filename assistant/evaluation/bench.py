@@ -83,6 +83,13 @@ def bench_links(bot, questions: list[str], rounds: int = 3) -> dict:
             "retrieve_ms_without_links": without}
 
 
+def bench_ranker(bot, questions: list[str], rounds: int = 3) -> dict:
+    """The learned ranker's cost: hybrid retrieval of the same questions with `ranker_model = "off"` (the hand-set
+    order alone) beside it; the features of 20 candidates are read per question whatever the index size."""
+    return {"model": bot.models.origin, "depth": bot.settings.ranker_depth,
+            "retrieve_ms_without_ranker": bench_retrieval(bot.clone(ranker_model="off"), questions, rounds)["hybrid"]}
+
+
 def bench_answers(bot, questions: list[str]) -> dict:
     first, total, rates = [], [], []
     for q in questions:
@@ -246,6 +253,7 @@ def run_bench(assistant, sizes: list[int], generate: bool = True, corpus: Path |
                   "retrieve_ms_p95": retrieval["hybrid"]["p95"], "retrieve_ms": retrieval}
         result.update(bench_answers(bot, questions) if generate else {"first_token_ms": None, "gen_tokens_per_s": None})
         result["links"] = bench_links(bot, questions)
+        result["ranker"] = bench_ranker(bot, questions)
         if bot.reranker is not None:  # its cost is the difference: the same questions without it
             result["without_reranker"] = bench_without_reranker(bot, questions, generate)
         if concurrency:

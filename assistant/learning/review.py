@@ -171,3 +171,35 @@ def make_label(item: ReviewItem, verdict: str, by: str, passage: dict | None = N
             raise BadQuestion("'여러 문서 중 하나'에는 문서를 둘 이상 골라 주세요.")
         return {**base, "answer": "", "doc": None, "anchor": None, "kind": "choose", "docs": docs}
     return {**base, "answer": "", "doc": None, "anchor": None, "kind": "unanswerable"}
+
+
+def labels_jsonl(settings) -> str:
+    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in read_labels(settings))
+
+
+def regression_path(settings) -> Path:
+    return Path(settings.index_dir) / "eval" / "regression.jsonl"
+
+
+REGRESSION_FIGURES = ("n", "recall@1", "recall@5", "mrr", "citation_precision", "refusal_accuracy", "outcome_accuracy")
+
+
+def run_regression(assistant) -> dict:
+    """The organisation's regression set: `assistant eval` over the labels on the generation answers come from;
+    one row per run (when, which generation, which models, which label set) appended to INDEX/eval/regression.jsonl."""
+    import tempfile
+
+    from ..evaluation.evaluate import run_eval
+
+    text = labels_jsonl(assistant.settings)
+    if not text:
+        raise BadQuestion("라벨이 아직 없습니다. 검토 대기열에서 먼저 라벨을 붙여 주세요.")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "labels.jsonl"
+        path.write_text(text, encoding="utf-8")
+        result = run_eval(assistant, path)
+    row = {"at": now(), "generation": assistant.index.generation, "models": assistant.models.origin,
+           "labels_sha256": hashlib.sha256(text.encode()).hexdigest()[:16],  # which set: points compare alike
+           **{k: result.get(k) for k in REGRESSION_FIGURES}}
+    append_jsonl(regression_path(assistant.settings), row)
+    return row

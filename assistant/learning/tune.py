@@ -37,7 +37,7 @@ MAX_ANSWERABLE_REFUSED = 0.04  # the answerability operating point, as for the p
 KINDS = ("fact", "article", "numeric", "procedure", "multi", "unanswerable", "choose")
 
 
-def read_labels(path: Path) -> list[dict]:
+def read_labels_file(path: Path) -> list[dict]:
     """The labelled questions of a JSONL file; a line that is not a JSON object is an error naming its number."""
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
@@ -227,8 +227,8 @@ def tune(assistant, labels: list[dict], dry_run: bool = False, by: str = "cli", 
     ranker = tune_ranker(assistant, rows, seed)
     # the answerability features depend on which passage leads: read them under the ranker that would answer
     judged_by = assistant.clone()
-    if ranker["better"]:
-        judged_by.__dict__["ranker"] = ranker["model"]
+    if ranker["better"]:  # without its memory: a question is not read in the light of its own label
+        judged_by.__dict__.update(ranker=ranker["model"], memory=None)
     answerability = tune_answerability(judged_by, [x for x in usable if x.get("kind") != "choose"], seed)
     before = {**ranker["before"], **{k: v for k, v in answerability["before"].items() if k != "n"}}
     after = {**ranker["after"], **{k: v for k, v in answerability["after"].items() if k != "n"}}
@@ -254,6 +254,9 @@ def tune(assistant, labels: list[dict], dry_run: bool = False, by: str = "cli", 
              "memory.json": new_memory.to_json() if new_memory and new_ranker else None,
              "answerability.json": (answerability["model"] if answerability["better"]
                                     else assistant.answerability).to_json()}
+    if assistant.settings.ranker_model or assistant.settings.answerability_model:
+        out["reason"] += (". 설정 파일이 ranker_model/answerability_model을 지정하고 있어 그 모델이 우선합니다: "
+                          "설치한 모델을 쓰려면 그 설정을 비워 주세요")
     installed = install(assistant.settings.index_dir, {n: c for n, c in files.items() if c is not None},
                         {k: v for k, v in out.items() if k != "models"}, by)
     record_event(assistant, "tune", stamp=installed["stamp"], by=by,
