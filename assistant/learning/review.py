@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.links import article_of
@@ -88,9 +88,6 @@ class ReviewItem:
     origin: str  # "down" (👎), "refusal", "sample"
     at: str
     cited: tuple[str, ...] = ()
-
-    def to_json(self) -> dict:
-        return asdict(self)
 
 
 def in_sample(entry_hash: str, share: float) -> bool:
