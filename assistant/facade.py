@@ -81,10 +81,12 @@ class Assistant:
 
     @functools.cached_property
     def ranker(self):
-        """The learned ranker ordering the fused candidates; None when settings turn it off (hand-set weights)."""
+        """The learned ranker correcting the hand-set order; None when settings turn it off, or when its correction
+        is nothing (the packaged one: the hand-set order, without reading 26 features of 20 candidates, ~3 ms)."""
         from .answering.ranker import RankerModel
 
-        return RankerModel.load(self.models.ranker) if self.models.ranker else None
+        model = RankerModel.load(self.models.ranker) if self.models.ranker else None
+        return model if model is not None and any(model.coef) else None
 
     @functools.cached_property
     def memory(self):
