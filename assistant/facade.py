@@ -365,11 +365,18 @@ class Assistant:
 
     # ------------------------------------------------------------ feedback, review queue, labels
 
-    def save_feedback(self, rating: str, comment: str, question: str, answer) -> dict:
-        """Staff 👍/👎 on an answer, masked (the review queue reads the 👎)."""
+    def save_feedback(self, rating: str, comment: str, question: str, answer, by: str = "staff") -> dict:
+        """👍/👎 on an answer, masked (the review queue reads the 👎). `answer`: the Answer shown (staff chat), or
+        what another system showed (the API): {"answer": text, "citations": [{"source", "anchor"}], "refused"}."""
         from .learning.review import save_feedback
 
-        return save_feedback(self.settings, rating, comment, question, answer)
+        if isinstance(answer, dict):
+            cited = [c for c in answer.get("citations") or () if isinstance(c, dict)]
+            return save_feedback(self.settings, rating, comment, question, str(answer.get("answer") or ""), cited,
+                                 bool(answer.get("refused")), by=by)
+        cited = [{"source": c.source, "anchor": c.anchor, "label": c.label} for c in answer.citations]
+        return save_feedback(self.settings, rating, comment, question, answer.answer, cited, answer.refused,
+                             answer.support, answer.model, by)
 
     def feedback(self) -> list[dict]:
         from .learning.review import read_feedback

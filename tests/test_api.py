@@ -125,6 +125,23 @@ def test_limits_and_bad_requests_get_korean_json_errors(assistant):
     assert "assistant_index_generation_info" in text
 
 
+def test_another_systems_thumbs_down_joins_the_review_queue(assistant, tmp_path):
+    bot = assistant.clone(api_keys=SPEC, audit_enabled=False, feedback_dir=str(tmp_path / "feedback"))
+    client = TestClient(create_app(bot.settings, bot))
+    asked = client.post("/v1/ask", json={"question": "기초연금은 몇 살부터 받을 수 있나요?"}, headers=auth("staff")).json()
+    sent = client.post("/v1/feedback", headers=auth("staff"), json={
+        "question": "기초연금은 몇 살부터 받을 수 있나요? 제 번호는 010-1234-5678", "rating": "down",
+        "answer": asked["answer"], "citations": [{"source": c["source"], "anchor": c["anchor"]}
+                                                 for c in asked["citations"]], "refused": asked["refused"]})
+    assert sent.status_code == 200 and sent.json()["saved"]
+    [item] = bot.review_queue()
+    assert item.origin == "down" and "010-1234-5678" not in item.question and item.cited
+    assert bot.feedback()[0]["by"] == "api:staff"
+    bad = client.post("/v1/feedback", headers=auth("staff"), json={"question": "기초연금", "rating": "so-so"})
+    assert bad.status_code == 400 and "up 또는 down" in bad.json()["error"]
+    assert client.post("/v1/feedback", json={"question": "기초연금", "rating": "down"}).status_code == 401
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

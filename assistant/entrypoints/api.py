@@ -61,6 +61,15 @@ class AskRequest(BaseModel):
     conversation_id: str | None = None
 
 
+class FeedbackRequest(BaseModel):
+    question: str = Field(max_length=4000)
+    rating: str  # up | down
+    comment: str = Field(default="", max_length=2000)
+    answer: str = Field(default="", max_length=20000)  # the answer the person saw
+    citations: list[dict] = Field(default_factory=list, max_length=50)  # [{"source", "anchor"}] it cited
+    refused: bool = False
+
+
 class RetrieveRequest(BaseModel):
     question: str = Field(max_length=4000)
     k: int = Field(default=5, ge=1, le=50)
@@ -212,6 +221,14 @@ def create_app(settings: Settings, assistant: Assistant | None = None) -> FastAP
             yield f"event: done\ndata: {json.dumps(done, ensure_ascii=False)}\n\n"
 
         return StreamingResponse(events(), media_type="text/event-stream")
+
+    @app.post("/v1/feedback")
+    def feedback(body: FeedbackRequest, who: Caller = Depends(caller)):
+        """👍/👎 from another system's user on an answer it got from /v1/ask: a 👎 joins the admin review queue."""
+        record = assistant.save_feedback(body.rating, body.comment, assistant.check_question(body.question),
+                                         {"answer": body.answer, "citations": body.citations,
+                                          "refused": body.refused}, by=f"api:{who.role}")
+        return {"saved": True, "at": record["at"], "rating": record["rating"]}
 
     @app.post("/v1/retrieve")
     def retrieve(body: RetrieveRequest, who: Caller = Depends(caller)):

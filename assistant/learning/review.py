@@ -60,16 +60,19 @@ def key_of(question: str) -> str:
     return hashlib.sha256(re.sub(r"\s+", " ", question).strip().encode()).hexdigest()[:16]
 
 
-def save_feedback(settings, rating: str, comment: str, question: str, answer) -> dict:
-    """One masked line of staff feedback on an answer; returns the record written."""
+def save_feedback(settings, rating: str, comment: str, question: str, answer: str, cited: list[dict],
+                  refused: bool, support: float | None = None, model: str | None = None, by: str = "staff") -> dict:
+    """One masked line of feedback on an answer (its text, the (source, anchor) it cited, whether it refused);
+    returns the record written."""
     if rating not in ("up", "down"):
         raise BadQuestion(f"평가는 up 또는 down이어야 합니다: {rating!r}")
-    record = {"at": now(), "rating": rating,
+    record = {"at": now(), "rating": rating, "by": by,
               "comment": mask_pii(comment.strip()) if comment and comment.strip() else "",
-              "question": mask_pii(question), "answer": mask_pii(answer.answer),
-              "citations": [c.label for c in answer.citations],
-              "cited": [{"source": c.source, "anchor": c.anchor} for c in answer.citations],
-              "refused": answer.refused, "support": round(float(answer.support), 3), "model": answer.model}
+              "question": mask_pii(question), "answer": mask_pii(answer or ""),
+              "citations": [c.get("label") or f"{c.get('source')} {c.get('anchor')}" for c in cited],
+              "cited": [{"source": c.get("source"), "anchor": c.get("anchor")} for c in cited],
+              "refused": bool(refused), "support": None if support is None else round(float(support), 3),
+              "model": model}
     append_jsonl(data_dir(settings) / "feedback.jsonl", record)
     return record
 
