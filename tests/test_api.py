@@ -126,7 +126,8 @@ def test_limits_and_bad_requests_get_korean_json_errors(assistant):
 
 
 def test_another_systems_thumbs_down_joins_the_review_queue(assistant, tmp_path):
-    bot = assistant.clone(api_keys=SPEC, audit_enabled=False, feedback_dir=str(tmp_path / "feedback"))
+    bot = assistant.clone(api_keys=SPEC, audit_enabled=False, feedback_dir=str(tmp_path / "feedback"),
+                          audit_dir=str(tmp_path / "audit"))
     client = TestClient(create_app(bot.settings, bot))
     asked = client.post("/v1/ask", json={"question": "기초연금은 몇 살부터 받을 수 있나요?"}, headers=auth("staff")).json()
     sent = client.post("/v1/feedback", headers=auth("staff"), json={

@@ -226,3 +226,16 @@ def test_an_installed_memory_brings_the_labelled_article_first_for_the_same_ques
     assert again[0].chunk.source == target.source and article_of(again[0].chunk.anchor) == article_of(target.anchor)
     bot.undo_tune()
     assert [h.row for h in bot.retrieve(question, 10)] == [h.row for h in before]
+
+
+def test_a_tuned_model_file_changed_after_install_is_named_not_used(tmp_path):
+    from assistant import Settings
+    from assistant.learning.models import active_models, install
+
+    settings = Settings.load(env={}, index_dir=tmp_path / "index")
+    installed = install(settings.index_dir, {"ranker.json": RankerModel.load().to_json()}, {}, "test")
+    assert active_models(settings).ranker.parent.name == installed["stamp"]
+    path = settings.index_dir / "tuned" / installed["stamp"] / "ranker.json"
+    path.write_text(path.read_text(encoding="utf-8").replace("0.0", "9.0", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="설치 때와 다릅니다"):
+        active_models(settings)

@@ -68,6 +68,8 @@ def active_models(settings) -> ActiveModels:
     """Settings that name a file win; else what `tune` installed in the index folder; else the packaged files."""
     stamp = active_stamp(settings.index_dir)
     folder = tuned_dir(settings.index_dir) / stamp if stamp else None
+    if stamp:
+        check_installed(settings.index_dir, stamp)
     tuned = lambda name: folder / name if folder and (folder / name).is_file() else None  # noqa: E731
     if settings.ranker_model == "off":
         ranker = None
@@ -81,6 +83,18 @@ def active_models(settings) -> ActiveModels:
     if settings.ranker_model or settings.answerability_model:
         origin += " (설정 파일이 지정한 모델 포함)"
     return ActiveModels(ranker, answerability, memory, origin)
+
+
+def check_installed(index_dir: Path, stamp: str) -> None:
+    """The files of an installed stamp are the ones tune wrote (their checksums are in the install record): a
+    changed or damaged model file stops answers with its name rather than answering from it."""
+    record = next((r for r in reversed(read_log(index_dir)) if r.get("action") == "install" and r.get("to") == stamp),
+                  None)
+    for name, digest in (record or {}).get("sha256", {}).items():
+        path = tuned_dir(index_dir) / stamp / name
+        if not path.is_file() or sha256_of(path) != digest:
+            raise ConfigError(f"학습 모델 파일이 설치 때와 다릅니다: {path}. assistant tune --undo로 되돌리거나 "
+                              "다시 학습해 주세요.")
 
 
 def log_action(index_dir: Path, record: dict) -> None:
