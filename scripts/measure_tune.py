@@ -69,10 +69,8 @@ def poisoned(items: list[dict], share: float, index, seed: int) -> list[dict]:
     return out
 
 
-def figures(bot: Assistant, items: list[dict], folder: Path) -> dict:
-    path = folder / "held_back.jsonl"
-    path.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in items), encoding="utf-8")
-    result = run_eval(bot, path)
+def figures(bot: Assistant, items: list[dict]) -> dict:
+    result = run_eval(bot, items)
     return {k: result.get(k) for k in KEYS + ("chain_accuracy",) if result.get(k) is not None}
 
 
@@ -84,9 +82,9 @@ def run(index: Path, tune_on: list[dict], held_back: list[dict], name: str) -> d
         shutil.copy2(index / "CURRENT", copy / "CURRENT")
         shutil.copytree(gen, copy / gen.name)
         bot = Assistant(Settings.load(index_dir=copy, audit_enabled=False))
-        before = figures(bot, held_back, Path(tmp))
+        before = figures(bot, held_back)
         result = bot.tune(tune_on, by="measure_tune")
-        after = figures(bot, held_back, Path(tmp)) if result["installed"] else before
+        after = figures(bot, held_back) if result["installed"] else before
     out = {"labels": name, "tuned_on": len(tune_on), "held_back": len(held_back), "installed": result["installed"],
            "reason": result["reason"], "set_aside": len(result["set_aside"]),
            "folds": {"before": result.get("before"), "after": result.get("after")},

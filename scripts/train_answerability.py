@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
-import random
 import sys
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from assistant.answering.answerability import FEATURES, PACKAGED_MODEL, Answerab
 from assistant.evaluation.evaluate import load_qa  # noqa: E402
 from assistant.facade import Assistant  # noqa: E402
 from assistant.learning.collect import answerability_rows  # noqa: E402
+from assistant.learning.crossval import folds_of  # noqa: E402
 from assistant.learning.models import SHIPPED_ANSWERABILITY  # noqa: E402
 from assistant.settings import Settings  # noqa: E402
 
@@ -66,9 +66,7 @@ def main() -> int:
         rows = answerability_rows(assistant, load_qa(args.qa), quiet=False)
         args.features.write_bytes(gzip.compress(json.dumps(rows, ensure_ascii=False).encode(), mtime=0))
 
-    groups = sorted({r["group"] for r in rows})
-    random.Random(args.seed).shuffle(groups)
-    fold_of = {g: i % args.folds for i, g in enumerate(groups)}
+    fold_of = folds_of([r["group"] for r in rows], args.folds, args.seed)
     out_of_fold: list[dict] = []
     per_fold = []
     for fold in range(args.folds):
@@ -86,7 +84,7 @@ def main() -> int:
                        "wrong_document_answered": sum(r["answered"] for r in pos if r["label"] == -1),
                        "wrong_document": sum(r["label"] == -1 for r in pos), "per_fold": per_fold}
     model = train(*arrays(rows), args.max_answerable_refused, args.l2)
-    report = {"trained_on": str(args.qa), "rows": len(rows), "groups": len(groups),
+    report = {"trained_on": str(args.qa), "rows": len(rows), "groups": len(fold_of),
               "max_answerable_refused": args.max_answerable_refused, "l2": args.l2,
               "cross_validated": cross_validated, "in_sample": figures(model, rows)}
     model = AnswerabilityModel(model.mean, model.scale, model.coef, model.intercept, report)

@@ -155,6 +155,13 @@ class AnswerabilityModel:
                 "intercept": self.intercept, "report": self.report}
 
 
+def standard_scale(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (a constant column scaled by 1, not 0)."""
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    return mean, scale
+
+
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 50) -> tuple[np.ndarray, float]:
     """L2-regularised logistic regression by Newton's method on standardised features (no intercept penalty)."""
     n, d = x.shape
@@ -179,8 +186,7 @@ def train(x: np.ndarray, y: np.ndarray, answerable: np.ndarray, max_answerable_r
     `max_answerable_refused` of the answerable rows fall below 0.5: refusing a question the documents answer costs
     a citizen as much as a wrong citation."""
     fit = y >= 0
-    mean, scale = x[fit].mean(axis=0), x[fit].std(axis=0)
-    scale[scale < 1e-9] = 1.0
+    mean, scale = standard_scale(x[fit])
     z = (x - mean) / scale
     coef, intercept = fit_logistic(z[fit], y[fit], l2)
     margins = np.sort(z[answerable] @ coef + intercept)

@@ -19,8 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.links import level_of
+
 from ..errors import ConfigError
-from ..index.keyword import share
+from ..index.keyword import share, written_share
+from .answerability import standard_scale
 from .asked import asked_sections, in_asked_section
 
 PACKAGED_RANKER = Path(__file__).with_name("ranker.json")
@@ -41,13 +44,6 @@ class RankingSignals:
     def __init__(self, index, tokenizer):
         self.index, self.tokenizer = index, tokenizer
 
-    def words(self, text: str) -> set[str]:
-        """A title's words, cached on the index (document and article titles repeat across questions)."""
-        cache = self.index.title_words
-        if text not in cache:
-            cache[text] = set(self.tokenizer.tokenize(text, compounds=False))
-        return cache[text]
-
     def read(self, question: str, terms: dict[str, float], best: list[tuple[int, float]], ranks: dict,
              cosine: dict, coverage: dict, typed: dict, remembered: np.ndarray | None = None) -> np.ndarray:
         """(len(best) x len(FEATURES)) for the candidates `best` in their order; `remembered`: the memory
@@ -65,6 +61,7 @@ class RankingSignals:
             article_title = (c.article_title or "").strip()
             lines = c.text.split("\n")[1:] or [c.text]
             definition = float("정의" in article_title)
+            level = level_of(c.title, c.doc_type)[1]
             cos = cosine.get(row)
             out[i] = (
                 score / top,
@@ -75,9 +72,9 @@ class RankingSignals:
                 1.0 / r["dense"] if "dense" in r else 0.0,
                 1.0 / r["keyword"] if "keyword" in r else 0.0,
                 float("article" in r),
-                share(terms, self.words(c.title)),
-                share(terms, self.words(article_title)) if article_title else 0.0,
-                max((share(terms, {t for t in terms if t in line}) for line in lines), default=0.0),
+                share(terms, self.index.words_of(c.title, self.tokenizer)),
+                share(terms, self.index.words_of(article_title, self.tokenizer)) if article_title else 0.0,
+                max((written_share(terms, line) for line in lines), default=0.0),
                 typed.get(row, 0.0),
                 float(c.doc_type == "welfare" and bool(asked) and in_asked_section(c.anchor, asked)),
                 definition,
@@ -85,8 +82,8 @@ class RankingSignals:
                 float(article_title == "목적"),
                 float(bool(PENALTY_TITLE.search(article_title))),
                 float(c.anchor.startswith("부칙")),
-                float(c.title.rstrip().endswith("시행령")),
-                float(c.title.rstrip().endswith("시행규칙")),
+                float(level == 1),  # 시행령
+                float(level == 2),  # 시행규칙
                 float(c.doc_type == "ordinance"),
                 float(c.doc_type == "welfare"),
                 float("link" in r),
@@ -150,13 +147,14 @@ def fit_ranker(x: np.ndarray, y: np.ndarray, question: np.ndarray, score: np.nda
     """Listwise logistic (a conditional logit per question): minimise, over the questions with an answering and a
     non-answering candidate, -log(softmax mass on the answering ones) of temperature * score + z · coef, plus
     l2/2 |coef|². `weight` (per candidate row) weighs each question: an organisation's labels may count more
-    than the shipped ones."""
+    than the shipped ones. An infinite `l2` is no correction at all: the hand-set order."""
     from scipy.optimize import minimize
     from scipy.special import logsumexp, softmax
 
+    mean, scale = standard_scale(x)
+    if np.isinf(l2):
+        return RankerModel(tuple(mean), tuple(scale), (0.0,) * x.shape[1], temperature, report or {})
     weight = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
     z = (x - mean) / scale
     lists = []
     for q in np.unique(question):

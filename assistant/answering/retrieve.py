@@ -13,7 +13,7 @@ from ingest.links import article_of
 from ingest.structure import article_label, line_anchors
 
 from ..index.embed import Embedder
-from ..index.keyword import ARTICLE_REF, KoreanTokenizer, answer_patterns, share, statute_words
+from ..index.keyword import ARTICLE_REF, KoreanTokenizer, answer_patterns, share, statute_words, written_share
 from ..index.links import StatuteLinks
 from ..index.store import check_manifest, live_generation, read_dense, read_docstore, read_keyword, read_manifest
 from ..settings import Settings
@@ -73,7 +73,7 @@ class SearchIndex:
         self.dense = read_dense(settings, gen, threads)
         self.keyword = read_keyword(gen)
         self.links = StatuteLinks.load(gen, self.documents)
-        self.title_words: dict[str, set[str]] = {}  # document title -> its words, filled as titles are re-scored
+        self.title_words: dict[str, set[str]] = {}  # a title -> its words, filled as titles are read (words_of)
         self.doc_type = np.array([c.doc_type for c in self.chunks])
         self.department = np.array([c.department or "" for c in self.chunks])
         self.audience = np.array([c.audience for c in self.chunks])
@@ -91,6 +91,13 @@ class SearchIndex:
         self.rows_by_source = {s: np.array(rows, dtype=np.int32) for s, rows in rows_by_source.items()}
         self._compact_documents: dict[str, str] = {}
         self.subject_words: set[str] | None = None  # filled by conversation.SubjectReader on first use
+
+    def words_of(self, title: str, tokenizer: KoreanTokenizer) -> set[str]:
+        """A document's or article's title as words, tokenized once per loaded generation (titles repeat across
+        questions)."""
+        if title not in self.title_words:
+            self.title_words[title] = set(tokenizer.tokenize(title, compounds=False))
+        return self.title_words[title]
 
     def compact_document(self, source: str) -> str:
         """A document's whole text without spaces and with one middle dot (see `compact_title`), built on first use."""
@@ -333,8 +340,7 @@ class Retriever:
         names as implementing it ("법 제17조의6제2항에 따라"), lists of delegated powers left out."""
         lines = chunk.text.split("\n")[1:]
         anchors = line_anchors(article_of(chunk.anchor), lines)
-        # the question's (idf-weighted) words found in each line as written: no tokenizer call on the query path
-        fit = [share(terms, {t for t in terms if t in line}) for line in lines]
+        fit = [written_share(terms, line) for line in lines]
         best = max(fit, default=0.0)
         if best <= 0:
             return []
@@ -390,13 +396,7 @@ class Retriever:
     def title_coverage(self, terms: dict[str, float], rows: list[int]) -> dict[int, float]:
         """Share of the idf-weighted question words in each chunk's document title: a question that names its law
         or service ("기초생활수급", "아동수당") belongs to that document more than to a neighbour sharing its words."""
-        out = {}
-        for r in rows:
-            title = self.index.chunks[r].title
-            if title not in self.index.title_words:
-                self.index.title_words[title] = set(self.tokenizer.tokenize(title, compounds=False))
-            out[r] = share(terms, self.index.title_words[title])
-        return out
+        return {r: share(terms, self.index.words_of(self.index.chunks[r].title, self.tokenizer)) for r in rows}
 
     def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
         """1 when the question asks for a number of a kind (days, age, period, amount, count) and the chunk states

@@ -12,7 +12,7 @@ EXAMPLE = "assistant tune feedback/labels.jsonl --dry-run --json   (되돌리기
 
 
 def cmd_tune(args, assistant) -> int:
-    from ..learning.tune import read_labels_file
+    from ..evaluation.evaluate import load_qa
 
     if args.undo:
         done = assistant.undo_tune(by="cli")
@@ -20,7 +20,7 @@ def cmd_tune(args, assistant) -> int:
     else:
         if not args.labels:
             raise BadQuestion("라벨 파일(JSONL)을 지정해 주세요. 예: " + EXAMPLE)
-        data = assistant.tune(read_labels_file(args.labels), dry_run=args.dry_run, by="cli")
+        data = assistant.tune(load_qa(args.labels), dry_run=args.dry_run, by="cli")
         human = summary(data)
     print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else human)
     return 0

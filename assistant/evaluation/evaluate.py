@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from ..answering.retrieve import MODES, Filters
-from ..errors import BadQuestion
+from ..errors import BadQuestion, ConfigError
 from .hits import is_hit
 
 MRR_DEPTH = 10
@@ -36,7 +36,24 @@ def outcome_right(answer, item: dict) -> bool:
 
 
 def load_qa(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """The questions of a QA-format JSONL file (an evaluation set, the organisation's labels); a line that is not
+    a JSON object is an error naming its number."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"질문 파일을 읽을 수 없습니다: {path} ({exc})") from exc
+    items = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise ConfigError(f"질문 파일 {path}의 {n}번째 줄이 JSON이 아닙니다: {exc}") from exc
+        if not isinstance(item, dict):
+            raise ConfigError(f"질문 파일 {path}의 {n}번째 줄이 객체가 아닙니다.")
+        items.append(item)
+    return items
 
 
 def first_hit_rank(hits, item) -> int | None:
@@ -74,10 +91,11 @@ def hold_out(assistant, items: list[dict], n_docs: int, seed: int) -> tuple[list
     return out, Filters(exclude_sources=tuple(hidden)), info
 
 
-def run_eval(assistant, qa_path: Path, k: int = 5, generate: bool = True, out: Path | None = None,
+def run_eval(assistant, qa: Path | list[dict], k: int = 5, generate: bool = True, out: Path | None = None,
              hold_out_docs: int = 0, seed: int = 0, conversations: Path | None = None) -> dict:
+    """`qa`: a QA-format file, or its questions already read (the organisation's labels)."""
     assistant = assistant.clone(audit_enabled=False)  # evaluation questions are not citizens' questions
-    items = load_qa(qa_path)
+    items = load_qa(qa) if isinstance(qa, (str, Path)) else list(qa)
     filters, held = Filters(), None
     if hold_out_docs:
         items, filters, held = hold_out(assistant, items, hold_out_docs, seed)

@@ -61,6 +61,11 @@ def share(terms: dict[str, float], words: set[str]) -> float:
     return sum(w for t, w in terms.items() if t in words) / total if total else 0.0
 
 
+def written_share(terms: dict[str, float], text: str) -> float:
+    """`share` of the question terms found in `text` as written: no tokenizer call (query path, line by line)."""
+    return share(terms, {t for t in terms if t in text})
+
+
 class KoreanTokenizer:
     """Kiwi morphological analysis: '기초연금을', '기초연금은' -> the same tokens."""
 

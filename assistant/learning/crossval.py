@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..answering.memory import LabelMemory
-from ..answering.ranker import MEMORY, TEMPERATURE, RankerModel, fit_ranker
+from ..answering.ranker import MEMORY, RankerModel, fit_ranker
 
 
 def folds_of(groups, k: int, seed: int = 0) -> dict[str, int]:
@@ -48,6 +48,11 @@ def ranking_figures(rows: list[dict], score: Callable[[dict], np.ndarray]) -> di
     return {"n": len(rows), "recall@1": round(first / len(rows), 4), "mrr": round(reciprocal / len(rows), 4)}
 
 
+def scored_figures(rows: list[dict], scores: list[np.ndarray]) -> dict:
+    """`ranking_figures` for scores already given, one array per row."""
+    return ranking_figures([dict(r, scores=s) for r, s in zip(rows, scores)], lambda r: r["scores"])
+
+
 def hand_set(row: dict) -> np.ndarray:
     """The order without a learned ranker (the settings' rerank_* sum)."""
     return np.asarray(row["hand"], dtype=float)
@@ -62,10 +67,6 @@ def by_model(model: RankerModel | None) -> Callable[[dict], np.ndarray]:
 
 def fit_rows(rows: list[dict], l2: float, report: dict | None = None) -> RankerModel:
     x, y, q, h, w = ranking_arrays(rows)
-    if np.isinf(l2):
-        scale = x.std(axis=0)
-        return RankerModel(tuple(x.mean(axis=0)), tuple(np.where(scale < 1e-9, 1.0, scale)), (0.0,) * x.shape[1],
-                           TEMPERATURE, report or {})
     return fit_ranker(x, y, q, h, w, l2, report=report)
 
 
@@ -76,20 +77,22 @@ def memory_of(pool: list[dict], embedder: str = "") -> LabelMemory:
                                    for r in pool if "vector" in r], embedder)
 
 
+def read_memory(row: dict, memory: LabelMemory | None, leave_out: int | None = None) -> dict:
+    """The row as a ranker reading `memory` sees it (None: no memory, zeros); `leave_out` as in
+    LabelMemory.features. A row without a vector (a shipped one) is returned as it is."""
+    if "vector" not in row:
+        return row
+    x = np.array(row["features"], dtype=float)
+    x[:, MEMORY] = memory.features(np.asarray(row["vector"]), row["keys"], leave_out) if memory is not None else 0.0
+    return dict(row, features=x)
+
+
 def remembered(rows: list[dict], pool: list[dict]) -> list[dict]:
     """`rows` with their memory columns read from the labelled questions of `pool`, a row's own question left out
     (no question is its own evidence). Rows without a vector (the shipped ones) keep zeros."""
     memory = memory_of(pool)
     place = {r["id"]: i for i, r in enumerate(r for r in pool if "vector" in r)}
-    out = []
-    for row in rows:
-        if "vector" not in row:
-            out.append(row)
-            continue
-        x = np.array(row["features"], dtype=float)
-        x[:, MEMORY] = memory.features(np.asarray(row["vector"]), row["keys"], place.get(row["id"]))
-        out.append(dict(row, features=x))
-    return out
+    return [read_memory(row, memory, place.get(row["id"])) for row in rows]
 
 
 def out_of_fold(rows: list[dict], l2: float, k: int, seed: int, fixed: list[dict] = ()) -> list[np.ndarray]:
@@ -109,14 +112,20 @@ def out_of_fold(rows: list[dict], l2: float, k: int, seed: int, fixed: list[dict
     return scores
 
 
+def best_penalty(rows: list[dict], k: int, seed: int, fixed: list[dict] = (),
+                 grid=L2_GRID) -> tuple[float, dict, list[np.ndarray]]:
+    """The L2 penalty whose out-of-fold order is best (recall@1, then MRR; the larger penalty on a tie): (it, the
+    out-of-fold figures of every penalty tried, its out-of-fold scores)."""
+    scores = {l2: out_of_fold(rows, l2, k, seed, fixed) for l2 in grid}
+    tried = {l2: scored_figures(rows, s) for l2, s in scores.items()}
+    chosen = max(grid, key=lambda l2: (tried[l2]["recall@1"], tried[l2]["mrr"], l2))
+    return chosen, tried, scores[chosen]
+
+
 def cross_validated_ranker(rows: list[dict], k: int = 5, seed: int = 0, fixed: list[dict] = (),
                            grid=L2_GRID) -> dict:
-    """The L2 penalty whose out-of-fold order is best (recall@1, then MRR; the larger penalty on a tie), with the
-    out-of-fold figures of every penalty tried and of the hand-set order on the same questions."""
-    tried = {}
-    for l2 in grid:
-        scores = out_of_fold(rows, l2, k, seed, fixed)
-        tried[l2] = ranking_figures([dict(r, learned=s) for r, s in zip(rows, scores)], lambda r: r["learned"])
-    chosen = max(grid, key=lambda l2: (tried[l2]["recall@1"], tried[l2]["mrr"], l2))
+    """`best_penalty`'s choice with the out-of-fold figures of every penalty tried and of the hand-set order on
+    the same questions."""
+    chosen, tried, _ = best_penalty(rows, k, seed, fixed, grid)
     return {"folds": k, "l2": chosen, "learned": tried[chosen], "hand_set": ranking_figures(rows, hand_set),
             "tried": {str(l2): f for l2, f in tried.items()}}

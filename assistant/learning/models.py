@@ -19,6 +19,7 @@ from pathlib import Path
 from ..answering.answerability import PACKAGED_MODEL
 from ..answering.ranker import PACKAGED_RANKER
 from ..errors import ConfigError
+from .review import append_jsonl, read_jsonl
 
 SHIPPED_RANKING = Path(__file__).with_name("shipped_ranking.json.gz")
 SHIPPED_ANSWERABILITY = Path(__file__).with_name("shipped_answerability.json.gz")
@@ -88,9 +89,7 @@ def active_models(settings) -> ActiveModels:
 def check_installed(index_dir: Path, stamp: str) -> None:
     """The files of an installed stamp are the ones tune wrote (their checksums are in the install record): a
     changed or damaged model file stops answers with its name rather than answering from it."""
-    record = next((r for r in reversed(read_log(index_dir)) if r.get("action") == "install" and r.get("to") == stamp),
-                  None)
-    for name, digest in (record or {}).get("sha256", {}).items():
+    for name, digest in install_record(index_dir, stamp).get("sha256", {}).items():
         path = tuned_dir(index_dir) / stamp / name
         if not path.is_file() or sha256_of(path) != digest:
             raise ConfigError(f"학습 모델 파일이 설치 때와 다릅니다: {path}. assistant tune --undo로 되돌리거나 "
@@ -98,16 +97,17 @@ def check_installed(index_dir: Path, stamp: str) -> None:
 
 
 def log_action(index_dir: Path, record: dict) -> None:
-    path = tuned_dir(index_dir) / "log.jsonl"
-    with path.open("a", encoding="utf-8") as f:
-        f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    append_jsonl(tuned_dir(index_dir) / "log.jsonl", record)
 
 
 def read_log(index_dir: Path) -> list[dict]:
-    path = tuned_dir(index_dir) / "log.jsonl"
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return read_jsonl(tuned_dir(index_dir) / "log.jsonl")
+
+
+def install_record(index_dir: Path, stamp: str) -> dict:
+    """The log line of the install that wrote `stamp` ({} when there is none)."""
+    return next((r for r in reversed(read_log(index_dir)) if r.get("action") == "install" and r.get("to") == stamp),
+                {})
 
 
 def set_active(index_dir: Path, stamp: str | None) -> None:
@@ -144,8 +144,7 @@ def undo(index_dir: Path, by: str) -> dict:
     current = active_stamp(index_dir)
     if current is None:
         raise ConfigError("되돌릴 학습 결과가 없습니다. 지금은 기본(패키지) 모델을 쓰고 있습니다.")
-    installs = [r for r in read_log(index_dir) if r.get("action") == "install" and r.get("to") == current]
-    previous = installs[-1]["from"] if installs else None
+    previous = install_record(index_dir, current).get("from")
     set_active(index_dir, previous)
     log_action(index_dir, {"at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "action": "undo",
                            "from": current, "to": previous, "by": by})

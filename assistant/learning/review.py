@@ -56,8 +56,21 @@ def append_jsonl(path: Path, record: dict) -> None:
         f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
+def normalised(question: str) -> str:
+    """A question as it is compared: runs of white space as one space, none at the ends."""
+    return re.sub(r"\s+", " ", question or "").strip()
+
+
 def key_of(question: str) -> str:
-    return hashlib.sha256(re.sub(r"\s+", " ", question).strip().encode()).hexdigest()[:16]
+    return hashlib.sha256(normalised(question).encode()).hexdigest()[:16]
+
+
+def reviewer(by: str, what: str) -> str:
+    """The reviewer's name as typed (masked), required: every label and withdrawal says who."""
+    by = (by or "").strip()
+    if not by:
+        raise BadQuestion(f"{what} 사람(검토자)을 적어 주세요.")
+    return mask_pii(by)
 
 
 def save_feedback(settings, rating: str, comment: str, question: str, answer: str, cited: list[dict],
@@ -139,12 +152,10 @@ def read_labels(settings) -> list[dict]:
 
 def withdraw(settings, label_id: str, by: str) -> dict:
     """A withdrawal line: `read_labels` drops the label, so its question is back in the queue."""
-    by = (by or "").strip()
-    if not by:
-        raise BadQuestion("라벨을 거두는 사람(검토자)을 적어 주세요.")
+    by = reviewer(by, "라벨을 거두는")
     if label_id not in {x["id"] for x in read_labels(settings)}:
         raise BadQuestion(f"그런 라벨이 없습니다: {label_id}")
-    record = {"id": label_id, "verdict": "withdrawn", "withdrawn_by": mask_pii(by), "withdrawn_at": now()}
+    record = {"id": label_id, "verdict": "withdrawn", "withdrawn_by": by, "withdrawn_at": now()}
     append_jsonl(labels_path(settings), record)
     return record
 
@@ -154,10 +165,8 @@ def make_label(item: ReviewItem, verdict: str, by: str, passage: dict | None = N
     """A QA-format line (DESIGN.md) from an admin's verdict on a queue item."""
     if verdict not in VERDICTS:
         raise BadQuestion(f"알 수 없는 판정입니다: {verdict!r}")
-    by = (by or "").strip()
-    if not by:
-        raise BadQuestion("라벨을 붙인 사람(검토자)을 적어 주세요.")
-    base = {"id": f"org-{item.key}", "question": item.question, "labelled_by": mask_pii(by), "labelled_at": now(),
+    by = reviewer(by, "라벨을 붙인")
+    base = {"id": f"org-{item.key}", "question": item.question, "labelled_by": by, "labelled_at": now(),
             "origin": item.origin}
     if verdict == "passage":
         if not passage:
@@ -174,7 +183,11 @@ def make_label(item: ReviewItem, verdict: str, by: str, passage: dict | None = N
 
 
 def labels_jsonl(settings) -> str:
-    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in read_labels(settings))
+    return as_jsonl(read_labels(settings))
+
+
+def as_jsonl(records: list[dict]) -> str:
+    return "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in records)
 
 
 def regression_path(settings) -> Path:
@@ -187,17 +200,13 @@ REGRESSION_FIGURES = ("n", "recall@1", "recall@5", "mrr", "citation_precision", 
 def run_regression(assistant) -> dict:
     """The organisation's regression set: `assistant eval` over the labels on the generation answers come from;
     one row per run (when, which generation, which models, which label set) appended to INDEX/eval/regression.jsonl."""
-    import tempfile
-
     from ..evaluation.evaluate import run_eval
 
-    text = labels_jsonl(assistant.settings)
-    if not text:
+    labels = read_labels(assistant.settings)
+    if not labels:
         raise BadQuestion("라벨이 아직 없습니다. 검토 대기열에서 먼저 라벨을 붙여 주세요.")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "labels.jsonl"
-        path.write_text(text, encoding="utf-8")
-        result = run_eval(assistant, path)
+    text = as_jsonl(labels)  # its checksum tells which label set a row measured
+    result = run_eval(assistant, labels)
     row = {"at": now(), "generation": assistant.index.generation, "models": assistant.models.origin,
            "labels_sha256": hashlib.sha256(text.encode()).hexdigest()[:16],  # which set: points compare alike
            **{k: result.get(k) for k in REGRESSION_FIGURES}}

@@ -6,27 +6,24 @@ The guard is cross-validation over the labelled questions: every figure compared
 out, for the current models and the new ones alike, on the same questions. Folds hold questions, not statute
 families (as the packaged models' reports do): what tune must show is that the organisation's next questions about
 its own documents are answered better, and the memory of labelled questions (answering/memory.py) only ever holds
-the other folds' questions. Labels that contradict the
-documents (a passage that is not in the index) or each other (one question, two different answers) are set aside
-before anything is fitted; labels that are merely wrong (shuffled, poisoned) make the held-out figures no better,
-so nothing is installed. A new model must win by `MIN_GAIN` questions, not by one lucky flip."""
+the other folds' questions. Labels that contradict the documents (a passage that is not in the index, or not among
+its question's candidates) or each other (one question, two different answers) are set aside before anything is
+fitted; labels that are merely wrong (poisoned) make the held-out figures no better, so nothing is installed. A new model must win by `MIN_GAIN` questions, not by one lucky flip."""
 from __future__ import annotations
 
 import gzip
 import json
 import logging
-import re
 from pathlib import Path
 
 import numpy as np
 
 from ..answering.answerability import AnswerabilityModel, train
-from ..errors import ConfigError
 from ..evaluation.hits import is_hit
 from .collect import answerability_rows, ranking_rows
-from ..answering.ranker import MEMORY
-from .crossval import L2_GRID, by_model, fit_rows, folds_of, memory_of, out_of_fold, ranking_figures, remembered
+from .crossval import best_penalty, by_model, fit_rows, folds_of, memory_of, read_memory, remembered, scored_figures
 from .models import SHIPPED_ANSWERABILITY, SHIPPED_RANKING, install
+from .review import normalised
 
 log = logging.getLogger(__name__)
 FOLDS = 5
@@ -35,30 +32,6 @@ MIN_GAIN = 2  # held-out questions the new model must get right beyond those it 
 ORG_WEIGHT = 2.0  # the least an organisation's question counts in the fit, in shipped questions
 MAX_ANSWERABLE_REFUSED = 0.04  # the answerability operating point, as for the packaged model
 KINDS = ("fact", "article", "numeric", "procedure", "multi", "unanswerable", "choose")
-
-
-def read_labels_file(path: Path) -> list[dict]:
-    """The labelled questions of a JSONL file; a line that is not a JSON object is an error naming its number."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"라벨 파일을 읽을 수 없습니다: {path} ({exc})") from exc
-    items = []
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except ValueError as exc:
-            raise ConfigError(f"라벨 파일 {path}의 {n}번째 줄이 JSON이 아닙니다: {exc}") from exc
-        if not isinstance(item, dict):
-            raise ConfigError(f"라벨 파일 {path}의 {n}번째 줄이 객체가 아닙니다.")
-        items.append(item)
-    return items
-
-
-def normalised(question: str) -> str:
-    return re.sub(r"\s+", " ", question or "").strip()
 
 
 def check_labels(index, items: list[dict]) -> tuple[list[dict], list[dict]]:
@@ -131,14 +104,9 @@ def tune_ranker(assistant, rows: list[dict], seed: int) -> dict:
     k = min(FOLDS, len({r["group"] for r in rows}))
     current = by_model(assistant.ranker)
     memory = assistant.memory  # what the current ranker reads (a previous tune's labels), as it answers now
-    before_scores = [current(with_memory(r, memory)) for r in rows]
-    tried = {}
-    for l2 in L2_GRID:
-        scores = out_of_fold(rows, l2, k, seed, fixed=shipped)
-        tried[l2] = (ranking_figures([dict(r, s=s) for r, s in zip(rows, scores)], lambda r: r["s"]), scores)
-    l2 = max(L2_GRID, key=lambda v: (tried[v][0]["recall@1"], tried[v][0]["mrr"], v))
-    after, after_scores = tried[l2]
-    before = ranking_figures([dict(r, s=s) for r, s in zip(rows, before_scores)], lambda r: r["s"])
+    before_scores = [current(read_memory(r, memory)) for r in rows]
+    l2, tried, after_scores = best_penalty(rows, k, seed, fixed=shipped)
+    after, before = tried[l2], scored_figures(rows, before_scores)
     won, lost = improvement(before_scores, after_scores, rows)
     better = won - lost >= MIN_GAIN
     model = fit_rows(remembered(rows, rows) + shipped, l2, report={
@@ -147,13 +115,6 @@ def tune_ranker(assistant, rows: list[dict], seed: int) -> dict:
     return {"rows": len(rows), "folds": k, "before": before, "after": after, "won": won, "lost": lost,
             "l2": str(l2), "better": better, "model": model,
             "memory": memory_of(rows, assistant.embedder.model_id)}
-
-
-def with_memory(row: dict, memory) -> dict:
-    """The row as the given memory (None: none) would read it."""
-    x = np.array(row["features"], dtype=float)
-    x[:, MEMORY] = memory.features(np.asarray(row["vector"]), row["keys"]) if memory is not None else 0.0
-    return dict(row, features=x)
 
 
 def refusal_figures(decide, rows: list[dict]) -> dict:
