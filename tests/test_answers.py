@@ -1,4 +1,5 @@
-"""Grounded answers: citation checks on generated text, fallbacks, refusals and prompt-injection defence."""
+"""Grounded answers: citation checks on generated text, fallbacks, refusals, prompt-injection defence and the
+lists a quoted line opens."""
 from __future__ import annotations
 
 import json
@@ -8,8 +9,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import Assistant
-from assistant.errors import BackendUnavailable
+from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.generate import SYSTEM_PROMPT, CitationChecker, looks_like_injection
+from assistant.answering.retrieve import Hit
+from assistant.errors import BackendUnavailable
+from ingest import DocMeta
+from ingest.chunk import make_chunks
+from ingest.structure import outline
+from ingest.types import Page
 
 QUESTION = "기초연금은 몇 살부터 받을 수 있나요?"
 
@@ -174,3 +181,32 @@ def test_a_question_for_a_number_gets_the_number_first(assistant):
     figure = lead.removeprefix("핵심: ").split(" (")[0].split(" · ")[0]
     assert any(figure in c.quote for c in answer.citations)  # read from a quoted line, never made up
     assert not assistant.ask("장애인연금 신청은 어디에 하나요?").answer.startswith("핵심")
+
+
+def test_a_quoted_line_that_opens_a_list_is_followed_by_its_items(assistant):
+    """"… 다음 각 호의 어느 하나에 해당하면 … 반환을 명할 수 있다." answers nothing without its 호: a short list follows
+    whole, in its order, in staff and kiosk answers; none of it counts toward the support the refusal reads."""
+    question = "경로당이 보조금을 돌려줘야 하는 경우는 언제인가요?"
+    for mode in ("staff", "kiosk"):
+        answer = assistant.ask(question, mode=mode)
+        anchors = [c.anchor for c in answer.citations]
+        assert anchors[:4] == ["제9조", "제9조 제1호", "제9조 제2호", "제9조 제3호"], anchors
+        assert "목적 외의 용도" in answer.answer and "2회 이상 제출하지 아니한" in answer.answer
+
+
+def test_of_a_long_list_only_the_items_that_fit_the_question_follow(assistant):
+    terms = ["경로당", "보조금", "노인일자리", "공익활동", "기본계획", "노인복지관", "운영비", "양곡비"]
+    text = ("# 가온시 예시 조례\n\n##### 제1조 (목적)\n\n이 조례는 예시를 목적으로 한다.\n\n##### 제2조 (정의)\n\n"
+            "이 조례에서 사용하는 용어의 뜻은 다음과 같다.\n\n"
+            + "\n".join(f"{i}. \"{t}\"이란 {t}에 관한 것을 말한다." for i, t in enumerate(terms, 1)) + "\n")
+    plan = outline([Page(None, text)], "ordinances/가온시_예시_조례.md", {})
+    assert plan.doc_type == "ordinance"
+    meta = DocMeta("d", "ordinances/가온시_예시_조례.md", plan.title, plan.doc_type, None, None, "public", "x")
+    chunk = next(c for c in make_chunks(meta, plan.sections, 2000) if c.anchor.startswith("제2조"))
+    hit = Hit(chunk, 1.0, 0)
+    selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
+    lead = Evidence(Citation(chunk.source, chunk.title, "제2조", None, "이 조례에서 사용하는 용어의 뜻은 다음과 같다."),
+                    1.0, 0, 0)
+    items = selector.with_items("양곡비가 무엇인가요?", [lead], [hit])[1:]
+    assert [e.citation.anchor for e in items] == ["제2조 제8호"] and all(e.link == "item" for e in items)
+    assert all(e.citation.quote in chunk.text for e in items)

@@ -205,6 +205,8 @@ class AnswerStream:
         if self._chain is not None and not refused and not choices:
             evidence, linked = self._chain.extend(self._query, evidence)
             self.hits = list(self.hits) + linked  # the chunks every quote stands in, for whoever checks them
+        if not refused and not choices:  # after judging: the list under a quoted line is what it says, not more support
+            evidence = self._selector.with_items(self._query, evidence, self.hits)
         self._citations = [e.citation for e in evidence]
         self._model = self._backend.name
         if choices:
@@ -243,7 +245,7 @@ class AnswerStream:
 
     def _authority(self, evidence: list[Evidence]) -> str | None:
         """The law article an answer led by a 시행령/시행규칙 article rests on, named in one line (staff)."""
-        if self._chain is None or self.mode == "kiosk" or any(e.link for e in evidence):
+        if self._chain is None or self.mode == "kiosk" or any(e.link == "delegates_to" for e in evidence):
             return None
         return self._chain.authority(evidence[0].citation)
 

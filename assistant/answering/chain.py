@@ -82,7 +82,7 @@ class Chain:
                     break  # the line the delegation leads to says less about the question than the one delegating
                 step, hit = found
                 out.append(dataclasses.replace(step, link="delegates_to"))
-                out += self.items(terms, question, step, hit)
+                out += self.selector.list_items(terms, question, step, hit)
                 hits.append(hit)
                 chained = True
         return out, hits
@@ -94,21 +94,6 @@ class Chain:
         """"「아동수당법」 제4조 제5항": the law article an implementing lead rests on (its first `implements` link)."""
         link = next((x for x in self.refs(citation) if x.relation == "implements"), None)
         return f"「{link.title}」 {link.anchor}" if link else None
-
-    def items(self, terms: dict[str, float], question: str, lead: Evidence, hit: Hit, limit: int = 3) -> list[Evidence]:
-        """The 호 under a detail line that reads "다음 각 호의 구분에 따른 금액": the figures are in them. Each 호's first
-        line (its 목 stay in the source pane), those that hold the asked kind of figure or the question's words when
-        some do, at most `limit`."""
-        if "다음 각 호" not in lead.citation.quote:
-            return []
-        c, seen, out = hit.chunk, set(), []
-        for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)):
-            if anchor.startswith(lead.citation.anchor + " 제") and anchor not in seen:
-                seen.add(anchor)
-                e = Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score, 0, pos, link="item")
-                out.append((self.line_score(terms, question, e), e))
-        fitting = [e for score, e in out if score > 0]
-        return (fitting or [e for _, e in out])[:limit]
 
     def links_of(self, citation: Citation, relations: tuple[str, ...]) -> list:
         """The links of the cited 항 and, for "제1항에 따른 … 필요한 사항은 대통령령으로 정한다", of the 항 it names;

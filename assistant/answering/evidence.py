@@ -26,6 +26,11 @@ INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[
                        re.IGNORECASE)
 
 
+# a line whose content is the list under it: "다음 각 호와 같다", "다음 각 호의 어느 하나에 해당하는 사람", "다음과 같다"
+OPENS_LIST = re.compile(r"다음\s*각\s*호|다음과\s*같")
+WHOLE_LIST = 6  # a quoted list of up to this many 호 is shown whole; a longer one (정의) by the 호 that fit the question
+
+
 def looks_like_injection(text: str) -> bool:
     return bool(INJECTION.search(text))
 
@@ -112,6 +117,46 @@ class EvidenceSelector:
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
             if len(quote) >= 8:
                 out.append((anchor, quote))
+        return out
+
+    def items_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
+        """The 호 under a quoted line, each by its first line (its 목 stay in the source pane), in document order."""
+        c, seen, out = hit.chunk, set(), []
+        for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
+            if anchor.startswith(lead.citation.anchor + " 제") and anchor not in seen:
+                seen.add(anchor)
+                out.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score, lead.hit_rank,
+                                    pos, link="item"))
+        return out
+
+    def list_items(self, terms: dict[str, float], question: str, lead: Evidence, hit: Hit,
+                   limit: int = 3) -> list[Evidence]:
+        """The 호 under a line that opens a list ("다음 각 호의 구분에 따른 금액"): what the line says is in them.
+        Those that hold the asked kind of figure or the question's words when some do, at most `limit`."""
+        if not OPENS_LIST.search(lead.citation.quote):
+            return []
+        items = self.items_under(lead, hit)
+        fitting = [e for e in items if self.coverage(terms, e.citation.quote) + self.typed(question, e.citation.quote) > 0]
+        return (fitting or items)[:limit]
+
+    def with_items(self, question: str, evidence: list[Evidence], hits: list[Hit]) -> list[Evidence]:
+        """The evidence with the list under each quoted line that opens one and has none of its 호 quoted: an answer
+        that stops at "… 다음 각 호와 같다." tells nothing. A short list (up to `WHOLE_LIST` 호) is the answer and
+        follows whole; of a longer one (정의), the 호 that fit the question."""
+        terms = None
+        out: list[Evidence] = []
+        for e in evidence:
+            out.append(e)
+            c = e.citation
+            if e.link or not OPENS_LIST.search(c.quote) or any(
+                    x.citation.source == c.source and x.citation.anchor.startswith(c.anchor + " 제") for x in evidence):
+                continue  # not a list, or the selector quoted the 호 that answer
+            hit = next((h for h in hits if h.chunk.source == c.source and c.quote in h.chunk.text), None)
+            items = self.items_under(e, hit) if hit is not None else []
+            if len(items) > WHOLE_LIST:
+                terms = terms if terms is not None else self.question_terms(question)
+                items = self.list_items(terms, question, e, hit)
+            out += items
         return out
 
     def select(self, question: str, hits: list[Hit], max_quotes: int = 3, quote_hits: int = 1) -> list[Evidence]:
