@@ -194,19 +194,40 @@ def test_a_quoted_line_that_opens_a_list_is_followed_by_its_items(assistant):
         assert "목적 외의 용도" in answer.answer and "2회 이상 제출하지 아니한" in answer.answer
 
 
-def test_of_a_long_list_only_the_items_that_fit_the_question_follow(assistant):
-    terms = ["경로당", "보조금", "노인일자리", "공익활동", "기본계획", "노인복지관", "운영비", "양곡비"]
-    text = ("# 가온시 예시 조례\n\n##### 제1조 (목적)\n\n이 조례는 예시를 목적으로 한다.\n\n##### 제2조 (정의)\n\n"
-            "이 조례에서 사용하는 용어의 뜻은 다음과 같다.\n\n"
-            + "\n".join(f"{i}. \"{t}\"이란 {t}에 관한 것을 말한다." for i, t in enumerate(terms, 1)) + "\n")
+def ordinance_hit(article: str) -> Hit:
+    """The chunk of 제2조 of a made ordinance whose 제2조 is `article` (its lines, after the heading)."""
+    text = f"# 가온시 예시 조례\n\n##### 제1조 (목적)\n\n이 조례는 예시를 목적으로 한다.\n\n##### 제2조 (정의)\n\n{article}\n"
     plan = outline([Page(None, text)], "ordinances/가온시_예시_조례.md", {})
     assert plan.doc_type == "ordinance"
     meta = DocMeta("d", "ordinances/가온시_예시_조례.md", plan.title, plan.doc_type, None, None, "public", "x")
-    chunk = next(c for c in make_chunks(meta, plan.sections, 2000) if c.anchor.startswith("제2조"))
-    hit = Hit(chunk, 1.0, 0)
+    return Hit(next(c for c in make_chunks(meta, plan.sections, 2000) if c.anchor.startswith("제2조")), 1.0, 0)
+
+
+def test_of_a_long_list_only_the_items_that_fit_the_question_follow(assistant):
+    terms = ["경로당", "보조금", "노인일자리", "공익활동", "기본계획", "노인복지관", "운영비", "양곡비"]
+    lead_line = "이 조례에서 사용하는 용어의 뜻은 다음과 같다."
+    hit = ordinance_hit(lead_line + "\n\n" + "\n".join(f"{i}. \"{t}\"이란 {t}에 관한 것을 말한다."
+                                                        for i, t in enumerate(terms, 1)))
+    chunk = hit.chunk
     selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
-    lead = Evidence(Citation(chunk.source, chunk.title, "제2조", None, "이 조례에서 사용하는 용어의 뜻은 다음과 같다."),
-                    1.0, 0, 0)
+    lead = Evidence(Citation(chunk.source, chunk.title, "제2조", None, lead_line), 1.0, 0, 0)
     items = selector.with_items("양곡비가 무엇인가요?", [lead], [hit])[1:]
     assert [e.citation.anchor for e in items] == ["제2조 제8호"] and all(e.link == "item" for e in items)
     assert all(e.citation.quote in chunk.text for e in items)
+
+
+def test_a_list_follows_whole_only_when_it_is_what_the_line_or_the_question_is_about(assistant):
+    selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
+    asked = lambda question, line: selector.list_is_asked(selector.question_terms(question), line)  # noqa: E731
+    assert asked("어떤 서류를 같이 내야 하나요?", "신청서에 다음 각 호의 서류를 첨부하여 제출해야 한다.")
+    assert asked("대리인은 누구인가요?", "\"보호자의 대리인\"이란 다음 각 호의 사람을 말한다.")
+    assert asked("무엇을 지원하나요?", "시장이 지원할 수 있는 내용은 다음 각 호와 같다.")
+    # the list names the tasks a centre is designated for; the question asks what a centre must have
+    assert not asked("센터로 지정받으려면 어떤 시설이 있어야 하나요?",
+                     "국무총리는 다음 각 호의 업무를 수행하기 위하여 기준을 갖춘 시설을 센터로 지정할 수 있다.")
+
+
+def test_a_repealed_item_is_never_quoted():
+    hit = ordinance_hit("다음 각 호의 사람은 제외한다.\n\n1. 장애의 정도가 심한 장애인\n2. 삭제 <2011.12.30>\n3. 그 밖에 시장이 정하는 사람")
+    quotes = [q for _, q in EvidenceSelector.quotable_lines(hit)]
+    assert "장애의 정도가 심한 장애인" in quotes and not any(q.startswith("삭제") for q in quotes)

@@ -81,8 +81,7 @@ class Chain:
                 if found is None or found[0].score < self.line_score(terms, question, step):
                     break  # the line the delegation leads to says less about the question than the one delegating
                 step, hit = found
-                out.append(dataclasses.replace(step, link="delegates_to"))
-                out += self.selector.list_items(terms, question, step, hit)
+                out.append(dataclasses.replace(step, link="delegates_to"))  # its 호: EvidenceSelector.with_items
                 hits.append(hit)
                 chained = True
         return out, hits

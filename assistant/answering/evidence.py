@@ -27,7 +27,13 @@ INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[
 
 
 # a line whose content is the list under it: "다음 각 호와 같다", "다음 각 호의 어느 하나에 해당하는 사람", "다음과 같다"
-OPENS_LIST = re.compile(r"다음\s*각\s*호|다음과\s*같")
+OPENS_LIST = re.compile(r"다음\s*각\s*호|다음과\s*같(?:다|습니다)")
+# "다음 각 호의 업무를 수행하기 위하여 … 지정할 수 있다": the list is what the word after "다음 각 호의" names, and is the
+# answer only when the question asks for that; "다음 각 호와 같다", "… 어느 하나에 해당하는", "… 구분에 따른 금액",
+# "… 사항" make the list the line's content
+LIST_HEAD = re.compile(r"다음\s*각\s*호의\s*([가-힣]+)")
+CONTENT_HEAD = re.compile(r"^(?:어느|구분|사항|요건|기준|모두|하나|사람|경우|것|자(?:[를가는의]|$))")
+DELETED = re.compile(r"^삭제\s*(?:<[^>]*>)?\s*$")  # "삭제 <2011.12.30>": a repealed 항/호 says nothing
 WHOLE_LIST = 6  # a quoted list of up to this many 호 is shown whole; a longer one (정의) by the 호 that fit the question
 
 
@@ -115,7 +121,7 @@ class EvidenceSelector:
             if looks_like_injection(line):
                 continue  # text that tries to instruct the assistant is never repeated as an answer
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
-            if len(quote) >= 8:
+            if len(quote) >= 8 and not DELETED.match(quote):
                 out.append((anchor, quote))
         return out
 
@@ -129,35 +135,35 @@ class EvidenceSelector:
                                     pos, link="item"))
         return out
 
-    def list_items(self, terms: dict[str, float], question: str, lead: Evidence, hit: Hit,
-                   limit: int = 3) -> list[Evidence]:
-        """The 호 under a line that opens a list ("다음 각 호의 구분에 따른 금액"): what the line says is in them.
-        Those that hold the asked kind of figure or the question's words when some do, at most `limit`."""
-        if not OPENS_LIST.search(lead.citation.quote):
-            return []
-        items = self.items_under(lead, hit)
-        fitting = [e for e in items if self.coverage(terms, e.citation.quote) + self.typed(question, e.citation.quote) > 0]
-        return (fitting or items)[:limit]
-
     def with_items(self, question: str, evidence: list[Evidence], hits: list[Hit]) -> list[Evidence]:
-        """The evidence with the list under each quoted line that opens one and has none of its 호 quoted: an answer
-        that stops at "… 다음 각 호와 같다." tells nothing. A short list (up to `WHOLE_LIST` 호) is the answer and
-        follows whole; of a longer one (정의), the 호 that fit the question."""
-        terms = None
+        """The evidence with the list under each quoted line (or the detail line a delegation led to) that opens one
+        and has none of its 호 quoted: an answer that stops at "… 다음 각 호와 같다." tells nothing. A short list (up to
+        `WHOLE_LIST` 호) that is the line's content or what the question asks for follows whole; otherwise the 호 that
+        fit the question (at most three)."""
+        terms = self.question_terms(question) if evidence else {}
         out: list[Evidence] = []
         for e in evidence:
             out.append(e)
             c = e.citation
-            if e.link or not OPENS_LIST.search(c.quote) or any(
+            if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote) or any(
                     x.citation.source == c.source and x.citation.anchor.startswith(c.anchor + " 제") for x in evidence):
                 continue  # not a list, or the selector quoted the 호 that answer
             hit = next((h for h in hits if h.chunk.source == c.source and c.quote in h.chunk.text), None)
             items = self.items_under(e, hit) if hit is not None else []
-            if len(items) > WHOLE_LIST:
-                terms = terms if terms is not None else self.question_terms(question)
-                items = self.list_items(terms, question, e, hit)
+            # a detail line a delegation led to is the content left open; its list is that content
+            if len(items) > WHOLE_LIST or (e.link != "delegates_to" and not self.list_is_asked(terms, c.quote)):
+                items = [x for x in items if self.line_fit(terms, question, x.citation.quote) > 0][:3]
             out += items
         return out
+
+    def list_is_asked(self, terms: dict[str, float], quote: str) -> bool:
+        """The list is the line's content ("다음 각 호와 같다") or holds what the question asks about ("다음 각 호의
+        서류" asked "무슨 서류"), not an aside of a line that states something else."""
+        heads = LIST_HEAD.findall(quote)
+        return not heads or any(CONTENT_HEAD.match(h) or set(self.tokenizer.tokenize(h)) & set(terms) for h in heads)
+
+    def line_fit(self, terms: dict[str, float], question: str, quote: str) -> float:
+        return self.coverage(terms, quote) + self.typed(question, quote)
 
     def select(self, question: str, hits: list[Hit], max_quotes: int = 3, quote_hits: int = 1) -> list[Evidence]:
         """Quotes come from the best chunk only: a second article is more often a near miss than a help (whether
