@@ -194,9 +194,10 @@ def test_a_quoted_line_that_opens_a_list_is_followed_by_its_items(assistant):
         assert "목적 외의 용도" in answer.answer and "2회 이상 제출하지 아니한" in answer.answer
 
 
-def ordinance_hit(article: str) -> Hit:
-    """The chunk of 제2조 of a made ordinance whose 제2조 is `article` (its lines, after the heading)."""
-    text = f"# 가온시 예시 조례\n\n##### 제1조 (목적)\n\n이 조례는 예시를 목적으로 한다.\n\n##### 제2조 (정의)\n\n{article}\n"
+def ordinance_hit(article: str, heading: str = "정의") -> Hit:
+    """The chunk of 제2조 of a made ordinance whose 제2조 (`heading`) is `article` (its lines, after the heading)."""
+    text = (f"# 가온시 예시 조례\n\n##### 제1조 (목적)\n\n이 조례는 예시를 목적으로 한다.\n\n##### 제2조 ({heading})\n\n"
+            f"{article}\n")
     plan = outline([Page(None, text)], "ordinances/가온시_예시_조례.md", {})
     assert plan.doc_type == "ordinance"
     meta = DocMeta("d", "ordinances/가온시_예시_조례.md", plan.title, plan.doc_type, None, None, "public", "x")
@@ -227,7 +228,14 @@ def test_a_list_follows_whole_only_when_it_is_what_the_line_or_the_question_is_a
                      "국무총리는 다음 각 호의 업무를 수행하기 위하여 기준을 갖춘 시설을 센터로 지정할 수 있다.")
 
 
-def test_a_repealed_item_is_never_quoted():
-    hit = ordinance_hit("다음 각 호의 사람은 제외한다.\n\n1. 장애의 정도가 심한 장애인\n2. 삭제 <2011.12.30>\n3. 그 밖에 시장이 정하는 사람")
+def test_lines_that_state_no_rule_are_never_quoted():
+    """A repealed 호, an omission note and an amending instruction say nothing a question could be answered with;
+    an addendum that amends other statutes has no line of this one's rules."""
+    hit = ordinance_hit("다음 각 호의 사람은 제외한다.\n\n1. 장애의 정도가 심한 장애인\n2. 삭제 <2011.12.30>\n"
+                        "3. 그 밖에 시장이 정하는 사람\n4. 제5호부터 제9호까지 생략\n"
+                        "5. 제3조 중 \"「행형법」\"을 각각 \"「형의 집행 및 수용자의 처우에 관한 법률」\"로 한다.")
     quotes = [q for _, q in EvidenceSelector.quotable_lines(hit)]
-    assert "장애의 정도가 심한 장애인" in quotes and not any(q.startswith("삭제") for q in quotes)
+    assert quotes == ["다음 각 호의 사람은 제외한다.", "장애의 정도가 심한 장애인", "그 밖에 시장이 정하는 사람"]
+    amending = ordinance_hit("① 가온시 노인복지 증진 조례 일부를 다음과 같이 개정한다.\n② 제7조제1항 중 \"25만원\"을 \"30만원\"으로 한다.",
+                             heading="다른 조례의 개정")
+    assert EvidenceSelector.quotable_lines(amending) == []

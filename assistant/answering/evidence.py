@@ -33,7 +33,12 @@ OPENS_LIST = re.compile(r"다음\s*각\s*호|다음과\s*같(?:다|습니다)")
 # "… 사항" make the list the line's content
 LIST_HEAD = re.compile(r"다음\s*각\s*호의\s*([가-힣]+)")
 CONTENT_HEAD = re.compile(r"^(?:어느|구분|사항|요건|기준|모두|하나|사람|경우|것|자(?:[를가는의]|$))")
-DELETED = re.compile(r"^삭제\s*(?:<[^>]*>)?\s*$")  # "삭제 <2011.12.30>": a repealed 항/호 says nothing
+# lines that state no rule: a repealed 항/호 ("삭제 <2011.12.30>"), an omission note ("①부터 <34>까지 생략"), an
+# amending instruction ("… 일부를 다음과 같이 개정한다", "제2조 중 "A"를 "B"로 한다")
+NOT_A_RULE = re.compile(r"^삭제\s*(?:<[^>]*>)?\s*$|생략\s*$|일부(?:를|을)\s*다음과\s*같이\s*개정한다"
+                        r"|중\s*[\"“][^\"”]*[\"”]\s*(?:을|를)\s*(?:각각\s*)?[\"“][^\"”]*[\"”]\s*(?:으)?로\s*(?:하고|하며|한다)")
+# an addendum that amends other statutes (부칙 제2조(다른 법령의 개정)): none of its lines is this statute's rule
+AMENDS_OTHERS = re.compile(r"다른\s*(?:법령|법률|조례|규칙)의\s*개정")
 WHOLE_LIST = 6  # a quoted list of up to this many 호 is shown whole; a longer one (정의) by the 호 that fit the question
 
 
@@ -115,13 +120,15 @@ class EvidenceSelector:
                     current = f"{chunk.anchor.split(' > ')[0]} > {line[1:-1]}"
                 anchors.append(current if chunk.doc_type == "welfare" else chunk.anchor)
         out = []
+        if chunk.article_title and AMENDS_OTHERS.search(chunk.article_title):
+            return out
         for anchor, line in zip(anchors, lines):
             if line.endswith(" …") or (line.startswith("[") and line.endswith("]")):
                 continue  # a repeated 항 lead or a field heading is context, not a statement
             if looks_like_injection(line):
                 continue  # text that tries to instruct the assistant is never repeated as an answer
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
-            if len(quote) >= 8 and not DELETED.match(quote):
+            if len(quote) >= 8 and not NOT_A_RULE.search(quote):
                 out.append((anchor, quote))
         return out
 
