@@ -17,6 +17,7 @@ import pytest
 from assistant.answering.asked import MONEY_CUE, asked_sections, figure_fits
 from assistant.answering.evidence import EvidenceSelector
 from assistant.answering.retrieve import Hit
+from assistant.index.keyword import answer_patterns
 from ingest import DocMeta
 from ingest.chunk import make_chunks
 from ingest.structure import outline
@@ -50,6 +51,12 @@ def test_a_question_that_asks_no_sum_is_not_read_as_money(question):
 ])
 def test_a_question_that_asks_a_sum_is_read_as_money(question):
     assert MONEY_CUE.search(question)
+
+
+@pytest.mark.parametrize("stated", ["3천원", "5천만원", "1억원", "10만원", "3,000원", "100분의 20"])
+def test_a_sum_in_korean_units_is_an_amount(stated):
+    """"3천원을 말한다" answers "기준 금액이 얼마인가요?" as much as "3,000원" would (retrieval and quoting both read it)."""
+    assert any(p.search(f"환수하지 아니하는 금액은 {stated}으로 한다") for p in answer_patterns("기준 금액이 얼마인가요?"))
 
 
 def test_how_long_and_how_often_are_not_how_much():

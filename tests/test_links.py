@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
+from assistant.answering.chain import Chain
+from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
+from assistant.answering.retrieve import Hit
 from assistant.evaluation.evaluate import run_eval
 from assistant.index import integrity
 from assistant.index.links import LINKS_FILE
@@ -75,6 +78,23 @@ def test_answer_quotes_the_decree_that_states_the_figure_and_cites_the_law(famil
     # the quote of every citation is in a chunk the answer carries (what citation precision checks)
     texts = {(h.chunk.source, h.chunk.text) for h in answer.hits}
     assert all(any(s == c.source and c.quote in t for s, t in texts) for c in answer.citations)
+
+
+def test_of_two_delegating_lines_the_one_the_question_is_about_is_followed(family):
+    """제4조 ⑤ (2세 미만) and ⑥ (비수도권) both leave an amount to the 시행령; asked about 비수도권, the chain follows ⑥
+    even when ⑤ is quoted first."""
+    selector = EvidenceSelector(family.tokenizer, family.index.keyword)
+    rows = [r for r, c in enumerate(family.index.chunks) if Path(c.source).name == LAW and c.anchor.startswith("제4조")]
+    lines = {a: (row, q) for row in rows for a, q in EvidenceSelector.quotable_lines(Hit(family.index.chunks[row], 1.0, row))}
+    evidence = []
+    for anchor in ("제4조 제5항", "제4조 제6항"):
+        row, quote = lines[anchor]
+        c = family.index.chunks[row]
+        evidence.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), 1.0, 0, len(evidence)))
+    out, hits = Chain(family.index, selector).extend("비수도권에 사는 아이는 아동수당을 한 달에 얼마 더 받나요?", evidence)
+    assert [(Path(e.citation.source).name, e.citation.anchor, e.link) for e in out] == [
+        (LAW, "제4조 제5항", ""), (LAW, "제4조 제6항", ""), (DECREE, "제2조 제2항", "delegates_to")]
+    assert [Path(h.chunk.source).name for h in hits] == [DECREE]
 
 
 def test_a_delegation_to_a_ministry_ordinance_is_followed_to_the_rule(family):

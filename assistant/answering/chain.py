@@ -21,6 +21,8 @@ from .retrieve import Filters, Hit, SearchIndex, compact_title
 MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
 # the term a delegating line leaves open: "대통령령으로 정하는 금액", "보건복지부령으로 정하는 보호자의 대리인"
 DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)으로\s*정하는\s*[가-힣ㆍ ]{1,30}?)(?=[(이가을를은는의에,.]|$)")
+# a line that fills in a term a higher statute left open: '"대통령령으로 정하는 금액"이란 3천원을 말한다'
+FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|규칙)으로\s*정하는[^\"”]*[\"”]\s*(?:이)?란")
 # "제1항에 따른", "제1항 및 제2항": 항 of the same article (not "법 제4조제1항", whose 항 follows a 조)
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
 
@@ -60,31 +62,43 @@ class Chain:
         return dataclasses.replace(citation, links=self.refs(citation))
 
     def extend(self, question: str, evidence: list[Evidence]) -> tuple[list[Evidence], list[Hit]]:
-        """The evidence with the line a delegating line leaves the asked detail to (right after it, its 호 under
-        it), and the hits those lines come from. Followed only where the quoted lines do not state a figure of the
-        asked kind and the detail line covers the question at least as well as the line that delegates."""
-        if not evidence:
+        """The evidence with the line a delegating line leaves the asked detail to (right after it; its 호 are
+        EvidenceSelector.with_items'), and the hits those lines come from. Of the quoted lines that delegate, the
+        one that covers the question best is followed ("환수금이 대통령령으로 정하는 금액 미만인 경우" before the 이자 of the
+        line above it), where it does not state a figure of the asked kind and the detail line covers the question at
+        least as well as the line that delegates."""
+        if not evidence or ARTICLE_REF.search(question):  # "제32조는 무엇을 정하나요?" asks about that article itself
             return evidence, []
+        if any(FILLS_IN.search(e.citation.quote) and self.selector.typed(question, e.citation.quote)
+               for e in evidence):
+            return evidence, []  # the end of the chain is quoted: "대통령령으로 정하는 금액"이란 3천원을 말한다
         terms = self.selector.question_terms(question)
-        out: list[Evidence] = []
-        hits: list[Hit] = []
-        chained = False
-        named = bool(ARTICLE_REF.search(question))  # "제32조는 무엇을 정하나요?" asks about that article itself
-        for e in evidence:
-            out.append(e)
-            step = e
-            for _ in range(MAX_STEPS if not (chained or named) else 0):
-                quote = step.citation.quote
-                if not delegates(quote) or (self.selector.typed(question, quote) and not leaves_term(quote)):
-                    break  # it delegates nothing, or states the asked figure and leaves only the manner ("바")
-                found = self.best_line(terms, question, step.citation, ("delegates_to",))
-                if found is None or found[0].score < self.line_score(terms, question, step):
-                    break  # the line the delegation leads to says less about the question than the one delegating
-                step, hit = found
-                out.append(dataclasses.replace(step, link="delegates_to"))  # its 호: EvidenceSelector.with_items
-                hits.append(hit)
-                chained = True
-        return out, hits
+        best: tuple[float, int, list[tuple[Evidence, Hit]]] | None = None
+        for i, e in enumerate(evidence):
+            steps = self.steps(terms, question, e)
+            own = self.line_score(terms, question, e)
+            if steps and (best is None or own > best[0]):
+                best = (own, i, steps)
+        if best is None:
+            return evidence, []
+        _, i, steps = best
+        followed = [dataclasses.replace(step, link="delegates_to") for step, _ in steps]
+        return evidence[:i + 1] + followed + evidence[i + 1:], [hit for _, hit in steps]
+
+    def steps(self, terms: dict[str, float], question: str, e: Evidence) -> list[tuple[Evidence, Hit]]:
+        """법률 -> 시행령 -> 시행규칙 from one quoted line, as far as each step says more about the question."""
+        out: list[tuple[Evidence, Hit]] = []
+        step = e
+        for _ in range(MAX_STEPS):
+            quote = step.citation.quote
+            if not delegates(quote) or (self.selector.typed(question, quote) and not leaves_term(quote)):
+                break  # it delegates nothing, or states the asked figure and leaves only the manner ("바")
+            found = self.best_line(terms, question, step.citation, ("delegates_to",))
+            if found is None or found[0].score < self.line_score(terms, question, step):
+                break  # the line the delegation leads to says less about the question than the one delegating
+            out.append(found)
+            step = found[0]
+        return out
 
     def line_score(self, terms: dict[str, float], question: str, e: Evidence) -> float:
         return self.selector.coverage(terms, e.citation.quote) + self.selector.typed(question, e.citation.quote)
