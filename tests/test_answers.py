@@ -239,3 +239,12 @@ def test_lines_that_state_no_rule_are_never_quoted():
     amending = ordinance_hit("① 가온시 노인복지 증진 조례 일부를 다음과 같이 개정한다.\n② 제7조제1항 중 \"25만원\"을 \"30만원\"으로 한다.",
                              heading="다른 조례의 개정")
     assert EvidenceSelector.quotable_lines(amending) == []
+
+
+def test_a_quoted_bullet_of_a_guide_section_brings_the_whole_short_list(assistant):
+    """Asked what to bring, one bullet of "[구비 서류]" was quoted ("- - 대리인이 신청하는 경우 …"): the section's bullets
+    now all follow, in order, without the bullet mark doubled."""
+    answer = assistant.ask("아동수당을 신청하려면 어떤 서류를 챙겨 가야 하나요?")
+    assert [c.anchor for c in answer.citations] == ["아동수당 > 구비 서류"] * 3, answer.answer
+    assert answer.citations[0].quote.startswith("아동수당 지급 신청서") and "신분증" in answer.citations[1].quote
+    assert "- - " not in answer.answer

@@ -20,7 +20,7 @@ from .retrieve import Hit
 ASKED_SECTION_BONUS = 0.6
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
-MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*")
+MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.|[-*•·](?=\s))\s*")  # ①, 1., 가., a guide's "- " bullet
 INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[^.\n]{0,20}(무시|잊)|시스템\s*프롬프트|system\s*prompt|"
                        r"ignore\s+(all\s+)?(previous|prior)\s+instructions|다른\s*(사용자|이용자|사람)[^.\n]{0,10}(질문|대화)",
                        re.IGNORECASE)
@@ -142,20 +142,39 @@ class EvidenceSelector:
                                     pos, link="item"))
         return out
 
+    def section_bullets(self, e: Evidence, hit: Hit) -> list[Evidence]:
+        """The bullets of the guide section a quoted bullet stands in ("[구비 서류]\n- 신청서\n- 신분증 …"), in order;
+        [] for a line that is not a bullet of a guide or manual section."""
+        c, chunk = e.citation, hit.chunk
+        if " > " not in c.anchor or f"\n- {c.quote}" not in f"\n{chunk.text}":
+            return []
+        return [Evidence(Citation(c.source, c.title, anchor, c.page, quote), e.score, e.hit_rank, pos)
+                for pos, (anchor, quote) in enumerate(self.quotable_lines(hit))
+                if anchor == c.anchor and f"\n- {quote}" in f"\n{chunk.text}"]
+
     def with_items(self, question: str, evidence: list[Evidence], hits: list[Hit]) -> list[Evidence]:
         """The evidence with the list under each quoted line (or the detail line a delegation led to) that opens one
         and has none of its 호 quoted: an answer that stops at "… 다음 각 호와 같다." tells nothing. A short list (up to
         `WHOLE_LIST` 호) that is the line's content or what the question asks for follows whole; otherwise the 호 that
-        fit the question (at most three)."""
+        fit the question (at most three). A quoted bullet of a guide section brings the section's other bullets, in
+        order, when they are few ("[구비 서류]" asked "무슨 서류가 필요해요?")."""
         terms = self.question_terms(question) if evidence else {}
         out: list[Evidence] = []
+        listed: set[Citation] = set()  # bullets already in `out` with their whole section
         for e in evidence:
-            out.append(e)
             c = e.citation
+            if c in listed:
+                continue
+            hit = next((h for h in hits if h.chunk.source == c.source and c.quote in h.chunk.text), None)
+            bullets = self.section_bullets(e, hit) if hit is not None and not e.link else []
+            if 1 < len(bullets) <= WHOLE_LIST:  # "무슨 서류가 필요해요?": the section's list is the answer, whole
+                out += [x for x in bullets if x.citation not in listed]
+                listed.update(x.citation for x in bullets)
+                continue
+            out.append(e)
             if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote) or any(
                     x.citation.source == c.source and x.citation.anchor.startswith(c.anchor + " 제") for x in evidence):
                 continue  # not a list, or the selector quoted the 호 that answer
-            hit = next((h for h in hits if h.chunk.source == c.source and c.quote in h.chunk.text), None)
             items = self.items_under(e, hit) if hit is not None else []
             # a detail line a delegation led to is the content left open; its list is that content
             if len(items) > WHOLE_LIST or (e.link != "delegates_to" and not self.list_is_asked(terms, c.quote)):
