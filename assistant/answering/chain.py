@@ -101,7 +101,7 @@ class Chain:
         return out
 
     def line_score(self, terms: dict[str, float], question: str, e: Evidence) -> float:
-        return self.selector.coverage(terms, e.citation.quote) + self.selector.typed(question, e.citation.quote)
+        return self.selector.line_fit(terms, question, e.citation.quote)
 
     def authority(self, citation: Citation) -> str | None:
         """"「아동수당법」 제4조 제5항": the law article an implementing lead rests on (its first `implements` link)."""
@@ -135,7 +135,7 @@ class Chain:
                 for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)):
                     if anchor != within and not anchor.startswith(within + " "):
                         continue
-                    score = self.selector.coverage(terms, quote) + self.selector.typed(question, quote)
+                    score = self.selector.line_fit(terms, question, quote)
                     score += 0.5 if level in named else 0.0
                     score += 0.5 if any(re.search(re.escape(t) + r'[^"”]{0,20}["”]\s*(?:이)?란', quote)
                                         for t in terms_left) else 0.0

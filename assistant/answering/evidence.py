@@ -189,6 +189,7 @@ class EvidenceSelector:
         return not heads or any(CONTENT_HEAD.match(h) or set(self.tokenizer.tokenize(h)) & set(terms) for h in heads)
 
     def line_fit(self, terms: dict[str, float], question: str, quote: str) -> float:
+        """How much of the question a line holds, and whether it states the asked kind of figure."""
         return self.coverage(terms, quote) + self.typed(question, quote)
 
     def select(self, question: str, hits: list[Hit], max_quotes: int = 3, quote_hits: int = 1) -> list[Evidence]:
