@@ -248,3 +248,12 @@ def test_a_quoted_bullet_of_a_guide_section_brings_the_whole_short_list(assistan
     assert [c.anchor for c in answer.citations] == ["아동수당 > 구비 서류"] * 3, answer.answer
     assert answer.citations[0].quote.startswith("아동수당 지급 신청서") and "신분증" in answer.citations[1].quote
     assert "- - " not in answer.answer
+
+
+def test_a_list_the_question_names_is_completed_when_part_of_it_was_quoted(assistant):
+    """Asked "어떤 비용" of "다음 각 호의 비용을 지원할 수 있다", the selector quoted 운영비 only; the list it names is the
+    answer, so its three 호 follow in order, each once."""
+    answer = assistant.ask("가온시 경로당에는 어떤 비용을 지원하나요?")
+    anchors = [c.anchor for c in answer.citations]
+    assert anchors[:4] == ["제7조 제1항", "제7조 제1항 제1호", "제7조 제1항 제2호", "제7조 제1항 제3호"], anchors
+    assert len(anchors) == len(set(anchors)) and "양곡비" in answer.answer

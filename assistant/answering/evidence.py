@@ -161,9 +161,10 @@ class EvidenceSelector:
         terms = self.question_terms(question) if evidence else {}
         out: list[Evidence] = []
         listed: set[Citation] = set()  # bullets already in `out` with their whole section
+        skip: set[tuple[str, str]] = set()  # 호 already in `out` under their lead
         for e in evidence:
             c = e.citation
-            if c in listed:
+            if c in listed or (c.source, c.anchor) in skip:
                 continue
             hit = next((h for h in hits if h.chunk.source == c.source and c.quote in h.chunk.text), None)
             bullets = self.section_bullets(e, hit) if hit is not None and not e.link else []
@@ -172,15 +173,24 @@ class EvidenceSelector:
                 listed.update(x.citation for x in bullets)
                 continue
             out.append(e)
-            if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote) or any(
-                    x.citation.source == c.source and x.citation.anchor.startswith(c.anchor + " 제") for x in evidence):
-                continue  # not a list, or the selector quoted the 호 that answer
+            if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote):
+                continue
+            quoted = [x for x in evidence if x.citation.source == c.source
+                      and x.citation.anchor.startswith(c.anchor + " 제")]
+            if quoted and not self.list_is_named(terms, c.quote):
+                continue  # the selector quoted the 호 that answer
             items = self.items_under(e, hit) if hit is not None else []
             # a detail line a delegation led to is the content left open; its list is that content
             if len(items) > WHOLE_LIST or (e.link != "delegates_to" and not self.list_is_asked(terms, c.quote)):
                 items = [x for x in items if self.line_fit(terms, question, x.citation.quote) > 0][:3]
+            placed = {x.citation.anchor for x in items}
             out += items
+            skip.update((c.source, a) for a in placed)
         return out
+
+    def list_is_named(self, terms: dict[str, float], quote: str) -> bool:
+        """The question asks for what the list holds by name ("어떤 비용을 지원하나요?" of "다음 각 호의 비용을")."""
+        return any(set(self.tokenizer.tokenize(h)) & set(terms) for h in LIST_HEAD.findall(quote))
 
     def list_is_asked(self, terms: dict[str, float], quote: str) -> bool:
         """The list is the line's content ("다음 각 호와 같다") or holds what the question asks about ("다음 각 호의
