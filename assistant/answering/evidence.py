@@ -153,11 +153,12 @@ class EvidenceSelector:
                 if anchor == c.anchor and f"\n- {quote}" in f"\n{chunk.text}"]
 
     def with_items(self, question: str, evidence: list[Evidence], hits: list[Hit]) -> list[Evidence]:
-        """The evidence with the list under each quoted line (or the detail line a delegation led to) that opens one
-        and has none of its 호 quoted: an answer that stops at "… 다음 각 호와 같다." tells nothing. A short list (up to
-        `WHOLE_LIST` 호) that is the line's content or what the question asks for follows whole; otherwise the 호 that
-        fit the question (at most three). A quoted bullet of a guide section brings the section's other bullets, in
-        order, when they are few ("[구비 서류]" asked "무슨 서류가 필요해요?")."""
+        """The evidence with the list under each quoted line (or the detail line a delegation led to) that opens one:
+        an answer that stops at "… 다음 각 호와 같다." tells nothing. A short list (up to `WHOLE_LIST` 호) that is the
+        line's content or what the question asks for follows whole; otherwise the 호 that fit the question (at most
+        three). A list the selector quoted part of is left so unless the question names what it holds ("어떤 비용을"
+        of "다음 각 호의 비용을"). A quoted bullet of a guide section brings the section's other bullets, in order, when
+        they are few ("[구비 서류]" asked "무슨 서류가 필요해요?")."""
         terms = self.question_terms(question) if evidence else {}
         out: list[Evidence] = []
         listed: set[Citation] = set()  # bullets already in `out` with their whole section
@@ -183,9 +184,8 @@ class EvidenceSelector:
             # a detail line a delegation led to is the content left open; its list is that content
             if len(items) > WHOLE_LIST or (e.link != "delegates_to" and not self.list_is_asked(terms, c.quote)):
                 items = [x for x in items if self.line_fit(terms, question, x.citation.quote) > 0][:3]
-            placed = {x.citation.anchor for x in items}
             out += items
-            skip.update((c.source, a) for a in placed)
+            skip.update((c.source, x.citation.anchor) for x in items)
         return out
 
     def list_is_named(self, terms: dict[str, float], quote: str) -> bool:
@@ -196,7 +196,7 @@ class EvidenceSelector:
         """The list is the line's content ("다음 각 호와 같다") or holds what the question asks about ("다음 각 호의
         서류" asked "무슨 서류"), not an aside of a line that states something else."""
         heads = LIST_HEAD.findall(quote)
-        return not heads or any(CONTENT_HEAD.match(h) or set(self.tokenizer.tokenize(h)) & set(terms) for h in heads)
+        return not heads or any(CONTENT_HEAD.match(h) for h in heads) or self.list_is_named(terms, quote)
 
     def line_fit(self, terms: dict[str, float], question: str, quote: str) -> float:
         """How much of the question a line holds, and whether it states the asked kind of figure."""
