@@ -159,7 +159,7 @@ class EvidenceSelector:
         three). A list the selector quoted part of is left so unless the question names what it holds ("어떤 비용을"
         of "다음 각 호의 비용을"). A quoted bullet of a guide section brings the section's other bullets, in order, when
         they are few ("[구비 서류]" asked "무슨 서류가 필요해요?")."""
-        terms = self.question_terms(question) if evidence else {}
+        terms: dict[str, float] | None = None  # read only when a quoted line opens a list
         out: list[Evidence] = []
         listed: set[Citation] = set()  # bullets already in `out` with their whole section
         skip: set[tuple[str, str]] = set()  # 호 already in `out` under their lead
@@ -176,6 +176,7 @@ class EvidenceSelector:
             out.append(e)
             if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote):
                 continue
+            terms = terms if terms is not None else self.question_terms(question)
             quoted = [x for x in evidence if x.citation.source == c.source
                       and x.citation.anchor.startswith(c.anchor + " 제")]
             if quoted and not self.list_is_named(terms, c.quote):

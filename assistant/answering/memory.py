@@ -5,8 +5,8 @@ question like this one (the same question in other words, asked before) is likel
 own embedder, as a query) and the articles that answer it. The ranker reads two features from it for every
 candidate: how close the nearest labelled question answered by that article is, and the same for the document,
 each as (cosine - FLOOR) / (1 - FLOOR) clipped at 0 — e5 gives two questions of the public set a cosine of .82 at
-the median and .90 at the 99th percentile, so only a close paraphrase counts. Whether and how much these count is what the ranker's fit learns, on folds whose
-questions were not in the memory."""
+the median and .90 at the 99th percentile, so only a close paraphrase counts. Whether and how much these count is
+what the ranker's fit learns, on folds whose questions were not in the memory."""
 from __future__ import annotations
 
 import json

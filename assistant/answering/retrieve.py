@@ -208,11 +208,7 @@ class Retriever:
             best, deeper = best[:rescored], best[rescored:]
         if mode == "hybrid" and self.settings.link_depth:
             best = self.follow_links(question, best, ranks, mask)
-            linked = [r for r, _ in best if r not in dense]
-            if dense and linked:  # a linked article found by neither list still gets its own cosine
-                allowed = np.zeros(len(self.index.chunks), dtype=bool)
-                allowed[linked] = True
-                dense.update(self.index.dense.search(query_vector, len(linked), allowed))
+            self.own_cosines(dense, [r for r, _ in best], query_vector)  # a linked article found by neither list
         rows = [r for r, _ in best]
         terms = self.index.keyword.question_terms(self.tokenizer, question)
         present = self.index.keyword.presence(terms, rows)
@@ -282,15 +278,20 @@ class Retriever:
             shift = max(0.0, deeper[0][1] - floor) + 1e-9
             out += [(r, s - shift) for r, s in deeper]
         rows = [r for r, _ in out]
-        missing = [r for r in recalled if r not in dense]
-        if dense and missing and query_vector is not None:  # a recalled row found by neither list: its own cosine
-            allowed = np.zeros(len(self.index.chunks), dtype=bool)
-            allowed[missing] = True
-            dense.update(self.index.dense.search(query_vector, len(missing), allowed))
+        self.own_cosines(dense, recalled, query_vector)  # a recalled row found by neither list
         lowest = min(dense.values()) if dense else None
         cosine.update((r, dense.get(r, lowest) if dense else None) for r in rows)
         coverage.update(zip(rows, (float(c) for c in self.index.keyword.coverage(terms, rows))))
         return best + out
+
+    def own_cosines(self, dense: dict, rows: list[int], query_vector) -> None:
+        """The cosine of each row that no dense search returned (a linked article, a labelled passage the memory
+        recalls), read into `dense`; nothing when the search was keyword-only."""
+        missing = [r for r in rows if r not in dense]
+        if dense and missing and query_vector is not None:
+            allowed = np.zeros(len(self.index.chunks), dtype=bool)
+            allowed[missing] = True
+            dense.update(self.index.dense.search(query_vector, len(missing), allowed))
 
     def cross_encode(self, question: str, best: list[tuple[int, float]], ranks: dict,
                      judged: dict[int, float]) -> list[tuple[int, float]]:

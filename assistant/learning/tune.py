@@ -8,7 +8,8 @@ families (as the packaged models' reports do): what tune must show is that the o
 its own documents are answered better, and the memory of labelled questions (answering/memory.py) only ever holds
 the other folds' questions. Labels that contradict the documents (a passage that is not in the index, or not among
 its question's candidates) or each other (one question, two different answers) are set aside before anything is
-fitted; labels that are merely wrong (poisoned) make the held-out figures no better, so nothing is installed. A new model must win by `MIN_GAIN` questions, not by one lucky flip."""
+fitted; labels that are merely wrong (poisoned) make the held-out figures no better, so nothing is installed. A
+new model must win by `MIN_GAIN` questions, not by one lucky flip."""
 from __future__ import annotations
 
 import gzip
