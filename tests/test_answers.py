@@ -192,6 +192,11 @@ def test_a_quoted_line_that_opens_a_list_is_followed_by_its_items(assistant):
         anchors = [c.anchor for c in answer.citations]
         assert anchors[:4] == ["제9조", "제9조 제1호", "제9조 제2호", "제9조 제3호"], anchors
         assert "목적 외의 용도" in answer.answer and "2회 이상 제출하지 아니한" in answer.answer
+        # a reader's source list names the article once, with the 호 quoted under it
+        first = answer.sources[0]
+        assert (first.index, first.citation.anchor, first.items) == (0, "제9조", ("제1호", "제2호", "제3호"))
+        assert first.label.endswith("제9조] 제1호·제2호·제3호")
+        assert len(answer.sources) == len(answer.citations) - 3
 
 
 def ordinance_hit(article: str, heading: str = "정의") -> Hit:

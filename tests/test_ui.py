@@ -85,13 +85,14 @@ def test_chat_streams_answer_with_clickable_sources_copy_feedback_and_export(ui_
     page = texts(at)
     assert "65세" in page
     cites = [b for b in at.button if b.key and b.key.startswith("cite_")]
-    assert len(cites) == len(answer.citations)
+    assert len(cites) == len(answer.sources)  # one per cited 항; its quoted 호 open with it
     # the side panel shows the full text of the cited chunk, with the quote marked
     cites[-1].click().run()
-    assert at.session_state["chat_selected"] == (0, len(answer.citations) - 1)
+    last = answer.sources[-1].citation
+    assert at.session_state["chat_selected"] == (0, answer.sources[-1].index)
     panel = [m.value for m in at.markdown if "source-text" in m.value]
     assert panel and "<mark>" in panel[0]
-    hit_text = next(h.chunk.text for h in answer.hits if answer.citations[-1].quote in h.chunk.text)
+    hit_text = next(h.chunk.text for h in answer.hits if last.quote in h.chunk.text)
     assert hit_text.split("\n")[-1][:20] in panel[0]  # the whole chunk, not only the quote
     # copy block carries the answer and its citations
     code = at.code[0].value

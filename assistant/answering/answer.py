@@ -7,7 +7,7 @@ import itertools
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from ingest.links import article_of
 
@@ -40,6 +40,19 @@ class Candidate:
 
 
 @dataclass(frozen=True)
+class Source:
+    """One entry of an answer's source list: a citation (its place in `Answer.citations`) and the 호 quoted under it."""
+
+    index: int
+    citation: Citation
+    items: tuple[str, ...] = ()  # "제2호", "제3호 가목"
+
+    @property
+    def label(self) -> str:
+        return self.citation.label + (f" {'·'.join(self.items)}" if self.items else "")
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -58,6 +71,21 @@ class Answer:
     def outcome(self) -> str:
         """"answer", "choose" (several documents answer a question that names none: pick one) or "refuse"."""
         return "refuse" if self.refused else "choose" if self.candidates else "answer"
+
+    @property
+    def sources(self) -> tuple["Source", ...]:
+        """The citations as a reader scans them: each 호 or 목 quoted under its cited 항 is folded into it
+        ("[기초연금법 시행령 제3조 제1항] 제2호·제3호"), not listed as a source of its own."""
+        out: list[Source] = []
+        for i, c in enumerate(self.citations):
+            head = next((s for s in reversed(out) if s.citation.source == c.source
+                         and c.anchor.startswith(s.citation.anchor + " 제")), None)
+            if head is None:
+                out.append(Source(i, c))
+            else:
+                item = c.anchor[len(head.citation.anchor) + 1:]
+                out[out.index(head)] = replace(head, items=head.items + (item,))
+        return tuple(out)
 
     def to_json(self) -> dict:
         return {"answer": self.answer, "outcome": self.outcome, "candidates": [c.to_json() for c in self.candidates],

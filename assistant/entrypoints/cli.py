@@ -99,8 +99,8 @@ def print_sources(answer) -> None:
     """After a streamed answer on a terminal: where its citations are, or whom to ask."""
     if answer.citations:
         print("\n출처:")
-    for line in dict.fromkeys(f"  {c.label} {c.source}" + (f", {c.page}쪽" if c.page else "")
-                              for c in answer.citations):
+    for line in dict.fromkeys(f"  {s.label} {s.citation.source}" + (f", {s.citation.page}쪽" if s.citation.page else "")
+                              for s in answer.sources):
         print(line)
     if answer.referral:
         print(f"\n문의: {answer.referral['department']}")

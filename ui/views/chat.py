@@ -99,11 +99,12 @@ def render_turn(i: int, turn: dict, settings, language: str) -> None:
             render_candidates(i, answer, language)
         if answer.citations:
             st.caption(f"{t('sources', language)} · {t('citations_hint', language)}")
-            for j, c in enumerate(answer.citations):
+            for source in answer.sources:  # a 호 quoted under its 항 opens with it: one button
+                c, j = source.citation, source.index
                 page = f" · {t('page', language, page=c.page)}" if c.page else ""
                 quote = c.quote if len(c.quote) <= 48 else c.quote[:47] + "…"
-                st.button(f"{c.label}{page} — {quote}", key=f"cite_{i}_{j}", type="tertiary", icon=":material/article:",
-                          on_click=select_citation, args=(i, j))
+                st.button(f"{source.label}{page} — {quote}", key=f"cite_{i}_{j}", type="tertiary",
+                          icon=":material/article:", on_click=select_citation, args=(i, j))
         with st.expander(t("copy", language)):
             st.caption(t("copy_hint", language))
             st.code(answer_text(answer, language), language=None, wrap_lines=True)
