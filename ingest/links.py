@@ -68,6 +68,11 @@ def level_of(title: str, doc_type: str) -> tuple[str, int | None]:
     return name, 0
 
 
+def family_title(title: str) -> str:
+    """"기초연금법 시행령" -> "기초연금법": the law a 시행령 or 시행규칙 fills in, as the title writes it."""
+    return re.sub(r"\s*(?:시행령|시행규칙)$", "", title.strip()) or title
+
+
 def article_of(anchor: str) -> str:
     m = ARTICLE.match(anchor)
     return m.group(1) if m else anchor

@@ -116,6 +116,17 @@ def test_an_implementing_lead_names_the_law_it_rests_on(family):
     assert "근거 법령" not in kiosk.answer  # a citizen is given the rule, not the law it rests on
 
 
+def test_a_follow_up_after_a_decree_answer_carries_the_family_not_the_decree(family):
+    """The subject carried is the law with its 시행령 and 시행규칙: the next question may be answered by any of them."""
+    conversation = family.conversation()
+    first = family.ask("아동수당법 시행령 제2조 인구감소지역에 사는 아이는 얼마를 더 받나요?", conversation=conversation)
+    assert Path(first.citations[0].source).name == DECREE
+    assert conversation.last.name == "아동수당법"
+    follow = family.ask("부모 대신 신청할 수 있는 대리인은 누구인가요?", conversation=conversation)
+    assert follow.answer.startswith("아동수당법에 대해 이어서 답합니다."), follow.answer
+    assert follow.citations and {Path(c.source).name for c in follow.citations} <= {LAW, DECREE, RULE}
+
+
 def test_ask_json_citations_carry_links_and_article_shows_the_chain(family):
     env = cli_env()
     index = str(family.settings.index_dir)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ingest.links import family_title
+
 from ..index.keyword import KoreanTokenizer
 from .retrieve import compact_title
 
@@ -59,7 +61,8 @@ class Conversation:
 
     def add(self, question: str, context: Context, answer) -> None:
         top = answer.citations[0] if answer.citations else None
-        name = (top.anchor.split(" > ")[0] if " > " in top.anchor else top.title) if top else ""
+        # a statute's subject is its family: a follow-up after a 시행령 answer may be answered by the law itself
+        name = (top.anchor.split(" > ")[0] if " > " in top.anchor else family_title(top.title)) if top else ""
         choices = tuple((c.title, c.question) for c in answer.candidates)
         self.turns.append(Turn(question, context.subject, tuple(dict.fromkeys(c.source for c in answer.citations)),
                                tuple(dict.fromkeys(f"{c.title} {c.anchor}" for c in answer.citations)),
