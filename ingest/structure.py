@@ -66,10 +66,14 @@ class Outline:
     sections: tuple[Section, ...]
 
 
+# a Markdown backslash escape ("4의2\. 퇴소 시 자립지원금", "\*"): the character itself, as a reader sees it
+MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def clean_line(text: str) -> str:
     text = text.replace("\u00a0", " ").replace("\u3000", " ").strip()
     text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)  # **①** -> ①
-    return text
+    return MARKDOWN_ESCAPE.sub(r"\1", text)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:

@@ -127,6 +127,100 @@ def test_a_follow_up_after_a_decree_answer_carries_the_family_not_the_decree(fam
     assert follow.citations and {Path(c.source).name for c in follow.citations} <= {LAW, DECREE, RULE}
 
 
+PROTECTION_LAW = """# 가정폭력방지 및 피해자보호 등에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 가정폭력을 예방하고 가정폭력의 피해자를 보호ㆍ지원함을 목적으로 한다.
+
+##### 제7조의5 (보호시설에 대한 보호비용 지원)
+
+**①** 국가나 지방자치단체는 보호시설에 입소한 피해자나 피해자가 동반한 가정 구성원의 보호를 위하여 필요한 경우 다음 각 호의 보호비용을 보호시설의 장 또는 피해자에게 지원할 수 있다.
+
+  1. 생계비
+  2. 아동교육지원비
+  3. 아동양육비
+  4. 직업훈련비
+  4의2\\. 퇴소 시 자립지원금
+  5. 그 밖에 대통령령으로 정하는 비용
+
+**②** 제1항에 따른 보호비용 지원의 기준, 방법 및 절차 등에 필요한 사항은 성평등가족부령으로 정한다.
+"""
+PROTECTION_DECREE = """# 가정폭력방지 및 피해자보호 등에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「가정폭력방지 및 피해자보호 등에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제3조 (보호시설에 대한 보호비용 지원)
+
+법 제7조의5제1항제5호에서 "대통령령으로 정하는 비용"이란 의료비를 말한다.
+"""
+
+
+PENSION_LAW = """# 기초연금법
+
+##### 제1조 (목적)
+
+이 법은 노인에게 기초연금을 지급하여 안정적인 소득기반을 제공함으로써 노인의 생활안정을 지원하고 복지를 증진함을 목적으로 한다.
+
+##### 제18조 (신고)
+
+**①** 기초연금 수급자는 다음 각 호의 어느 하나에 해당하는 경우 대통령령으로 정하는 바에 따라 30일 이내에 그 사실을 특별자치시장ㆍ특별자치도지사ㆍ시장ㆍ군수ㆍ구청장에게 신고하여야 한다.
+
+  1. 제16조제1항 각 호에 따른 지급 정지의 사유가 소멸한 경우
+  2. 제17조에 따른 기초연금 수급권 상실의 사유가 있는 경우
+  3. 대통령령으로 정하는 기준에 해당하는 기초연금 수급자 또는 그 배우자의 소득ㆍ재산의 변동이 발생한 경우
+  4. 기초연금 수급자가 결혼 또는 이혼을 하거나 그 배우자가 사망한 경우
+"""
+PENSION_DECREE = """# 기초연금법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「기초연금법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제20조 (소득ㆍ재산의 변동신고)
+
+법 제18조제1항제3호에 따라 기초연금 수급자가 신고하여야 하는 기초연금 수급자 또는 그 배우자의 소득ㆍ재산의 변동은 다음 각 호와 같다.
+
+  1. 취업, 퇴직, 휴직, 실직, 복직 등 근로상태의 변경에 따라 근로소득이 새로 발생, 증가, 감소 또는 소멸된 경우
+  2. 사업자등록, 휴업ㆍ폐업 등 사업상태의 변경에 따라 사업소득이 새로 발생, 증가, 감소 또는 소멸된 경우
+"""
+
+
+@pytest.fixture(scope="module")
+def excerpts(tmp_path_factory, assistant) -> Assistant:
+    """Two more families (excerpts of 가정폭력방지법 and 기초연금법, each with its 시행령) in one index."""
+    docs = tmp_path_factory.mktemp("excerpt_docs")
+    for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
+                       ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE)):
+        (docs / name).write_text(text, encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
+    bot.ingest([docs])
+    return bot
+
+
+def test_a_delegating_item_under_a_quoted_list_is_followed(excerpts):
+    """"다음 각 호의 보호비용" is quoted; its 호 "5. 그 밖에 대통령령으로 정하는 비용" leaves the cost asked about to
+    the 시행령, which names it: the answer follows that 호 (escaped "4의2\\." read as 제4호의2)."""
+    answer = excerpts.ask("가정폭력 보호시설에 입소한 피해자에게 지원하는 보호비용에 의료비도 들어가나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert cited[0] == ("가정폭력방지법.md", "제7조의5 제1항"), cited
+    assert ("가정폭력방지법.md", "제7조의5 제1항 제5호") in cited
+    assert ("가정폭력방지법_시행령.md", "제3조") in cited and "의료비를 말한다" in answer.answer
+    assert "\\" not in answer.answer
+
+
+def test_no_delegation_is_followed_when_the_asked_figure_is_quoted(excerpts):
+    """"결혼하면 며칠 안에 신고?": 제18조 ① states 30일; the 시행령 its 제3호 leads to (소득ㆍ재산의 변동) is not asked."""
+    answer = excerpts.ask("기초연금 받는 사람이 결혼하면 며칠 안에 신고해야 하나요?")
+    assert "30일 이내" in answer.answer
+    assert all(Path(c.source).name == "기초연금법.md" for c in answer.citations), answer.answer
+    changed = excerpts.ask("기초연금 수급자는 소득이나 재산이 어떻게 변동되면 신고해야 하나요?")
+    assert any(Path(c.source).name == "기초연금법_시행령.md" and c.anchor.startswith("제20조")
+               for c in changed.citations), changed.answer
+
+
 def test_ask_json_citations_carry_links_and_article_shows_the_chain(family):
     env = cli_env()
     index = str(family.settings.index_dir)

@@ -61,6 +61,17 @@ def test_markdown_statute_with_addenda_blocks():
     assert [s.anchor for s in plan.sections] == ["제1조", "제3조", "부칙<제12617호> 제1조"]
 
 
+def test_markdown_escapes_are_read_as_the_characters_they_escape():
+    """Statutes exported as Markdown write "4의2\\." so that no list starts there: it is 제4호의2, and no quote
+    carries the backslash."""
+    text = ("# 테스트법\n\n##### 제7조 (보호비용 지원)\n\n**①** 다음 각 호의 보호비용을 지원할 수 있다.\n\n"
+            "  4. 직업훈련비\n  4의2\\. 퇴소 시 자립지원금\n  5. 그 밖에 대통령령으로 정하는 비용\n")
+    lines = [x.text for x in parse(text, "law_테스트법.md").sections[0].lines]
+    assert "4의2. 퇴소 시 자립지원금" in lines and not any("\\" in x for x in lines)
+    assert line_anchors("제7조", lines[-4:]) == ["제7조 제1항", "제7조 제1항 제4호", "제7조 제1항 제4호의2",
+                                               "제7조 제1항 제5호"]
+
+
 def test_long_article_splits_at_paragraphs_and_repeats_heading():
     items = "\n".join(f"{i}. 지원 항목 {i}에 관한 상세한 설명을 여기에 길게 적는다." * 3 for i in range(1, 12))
     text = f"제5조(지원 내용) ① 시장은 다음 각 호를 지원한다.\n{items}\n② 지원 금액은 예산의 범위에서 정한다.\n"

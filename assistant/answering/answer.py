@@ -231,6 +231,8 @@ class AnswerStream:
         if self.mode == "kiosk" and not refused and not choices:
             evidence = evidence[:2] + application_steps(self.hits, evidence[:2])
         if self._chain is not None and not refused and not choices:
+            # a 호 under a quoted lead-in may be what delegates ("5. 그 밖에 대통령령으로 정하는 비용")
+            evidence = self._selector.with_items(self._query, evidence, self.hits)
             evidence, linked = self._chain.extend(self._query, evidence)
             self.hits = list(self.hits) + linked  # the chunks every quote stands in, for whoever checks them
         if not refused and not choices:  # after judging: the list under a quoted line is what it says, not more support

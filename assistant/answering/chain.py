@@ -75,6 +75,8 @@ class Chain:
         terms = self.selector.question_terms(question)
         best: tuple[float, int, list[tuple[Evidence, Hit]]] | None = None
         for i, e in enumerate(evidence):
+            if e.link == "item" and self.lead_states_figure(question, e, evidence):
+                continue  # "30일 이내에 신고하여야 한다. … 3. 대통령령으로 정하는 기준에 …": the 호 is a case, not the answer
             steps = self.steps(terms, question, e)
             own = self.line_score(terms, question, e)
             if steps and (best is None or own > best[0]):
@@ -84,6 +86,13 @@ class Chain:
         _, i, steps = best
         followed = [dataclasses.replace(step, link="delegates_to") for step, _ in steps]
         return evidence[:i + 1] + followed + evidence[i + 1:], [hit for _, hit in steps]
+
+    def lead_states_figure(self, question: str, item: Evidence, evidence: list[Evidence]) -> bool:
+        """The quoted line a 호 stands under states the figure the question asks for."""
+        c = item.citation
+        return any(x.citation.source == c.source and c.anchor.startswith(x.citation.anchor + " 제")
+                   and self.selector.typed(question, x.citation.quote) and not leaves_term(x.citation.quote)
+                   for x in evidence)
 
     def steps(self, terms: dict[str, float], question: str, e: Evidence) -> list[tuple[Evidence, Hit]]:
         """법률 -> 시행령 -> 시행규칙 from one quoted line, as far as each step says more about the question."""
