@@ -222,6 +222,26 @@ def test_of_a_long_list_only_the_items_that_fit_the_question_follow(assistant):
     assert all(e.citation.quote in chunk.text for e in items)
 
 
+def test_a_one_word_item_is_quoted_with_the_line_that_opens_its_list(assistant):
+    """"1. 고양이" is a 호 (a short line, not a fragment to drop) and says nothing alone: its lead comes with it,
+    just below it in score so the figure a question asks for is still read from the 호. A 호 that is a sentence
+    of its own ("수급자"란 … 말한다.) needs no lead."""
+    lead_line = "\"대통령령으로 정하는 동물\"이란 다음 각 호의 동물을 말한다."
+    hit = ordinance_hit(lead_line + "\n\n1. 고양이\n2. 타조\n3. 메추리", heading="가축의 범위")
+    selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
+    lines = selector.quotable_lines(hit)
+    assert ("제2조 제1호", "고양이") in lines and ("제2조 제3호", "메추리") in lines
+    chunk = hit.chunk
+    cat = Evidence(Citation(chunk.source, chunk.title, "제2조 제1호", None, "고양이"), 1.0, 0, 1)
+    out = selector.with_items("고양이도 가축에 들어가나요?", [cat], [hit])
+    assert [(e.citation.anchor, e.citation.quote) for e in out] == [("제2조", lead_line), ("제2조 제1호", "고양이")]
+    assert out[0].score < out[1].score
+    definition = ordinance_hit("이 조례에서 사용하는 용어의 뜻은 다음과 같다.\n\n1. \"경로당\"이란 노인의 여가 시설을 말한다.")
+    quote = "\"경로당\"이란 노인의 여가 시설을 말한다."
+    alone = Evidence(Citation(chunk.source, chunk.title, "제2조 제1호", None, quote), 1.0, 0, 1)
+    assert selector.with_items("경로당이 무엇인가요?", [alone], [definition]) == [alone]
+
+
 def test_a_list_follows_whole_only_when_it_is_what_the_line_or_the_question_is_about(assistant):
     selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
     asked = lambda question, line: selector.list_is_asked(selector.question_terms(question), line)  # noqa: E731

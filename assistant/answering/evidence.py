@@ -20,6 +20,7 @@ from .retrieve import Hit
 ASKED_SECTION_BONUS = 0.6
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
+ITEM_MARKER = re.compile(r"^(?:\d+(?:의\d+)?|[가-하])\.\s")  # "1. ", "4의2. ", "가. ": a 호 or 목
 MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.|[-*•·](?=\s))\s*")  # ①, 1., 가., a guide's "- " bullet
 INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[^.\n]{0,20}(무시|잊)|시스템\s*프롬프트|system\s*prompt|"
                        r"ignore\s+(all\s+)?(previous|prior)\s+instructions|다른\s*(사용자|이용자|사람)[^.\n]{0,10}(질문|대화)",
@@ -128,7 +129,9 @@ class EvidenceSelector:
             if looks_like_injection(line):
                 continue  # text that tries to instruct the assistant is never repeated as an answer
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
-            if len(quote) >= 8 and not NOT_A_RULE.search(quote):
+            # a 호 or 목 of a list may be one word ("1. 고양이", "2. 생계비"); other short lines are fragments
+            shortest = 2 if ITEM_MARKER.match(line) else 8
+            if len(quote) >= shortest and not NOT_A_RULE.search(quote):
                 out.append((anchor, quote))
         return out
 
@@ -141,6 +144,22 @@ class EvidenceSelector:
                 out.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score, lead.hit_rank,
                                     pos, link="item"))
         return out
+
+    def lead_of(self, item: Evidence, hit: Hit, quoted: list[Evidence]) -> Evidence | None:
+        """The line that opens the list a quoted 호 or 목 belongs to ("… 동물"이란 다음 각 호의 동물을 말한다" for "1.
+        고양이"), when it is not quoted itself and the 호 is no sentence of its own; None otherwise."""
+        c = item.citation
+        if item.link or not re.search(r" (?:제\d+호(?:의\d+)?|[가-하]목)$", c.anchor) or c.quote.endswith(("다.", "다")):
+            return None  # not a 호 or 목, or one that is a sentence of its own ("수급자"란 … 말한다.)
+        parent = c.anchor.rsplit(" ", 1)[0]
+        if any(x.citation.source == c.source and x.citation.anchor == parent for x in quoted):
+            return None
+        for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
+            if anchor == parent and OPENS_LIST.search(quote):
+                # scored just below the 호: the figure a question asks for is read from the 호 (key_figures)
+                return Evidence(Citation(c.source, c.title, anchor, c.page, quote), item.score - 1e-6, item.hit_rank,
+                                pos)
+        return None
 
     def section_bullets(self, e: Evidence, hit: Hit) -> list[Evidence]:
         """The bullets of the guide section a quoted bullet stands in ("[구비 서류]\n- 신청서\n- 신분증 …"), in order;
@@ -173,6 +192,9 @@ class EvidenceSelector:
                 out += [x for x in bullets if x.citation not in listed]
                 listed.update(x.citation for x in bullets)
                 continue
+            lead = self.lead_of(e, hit, evidence + out) if hit is not None else None
+            if lead is not None:  # "1. 고양이" says nothing without "… 동물"이란 다음 각 호의 동물을 말한다
+                out.append(lead)
             out.append(e)
             if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote):
                 continue
