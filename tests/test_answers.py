@@ -227,10 +227,10 @@ def test_a_one_word_item_is_quoted_with_the_line_that_opens_its_list(assistant):
     just below it in score so the figure a question asks for is still read from the 호. A 호 that is a sentence
     of its own ("수급자"란 … 말한다.) needs no lead."""
     lead_line = "\"대통령령으로 정하는 동물\"이란 다음 각 호의 동물을 말한다."
-    hit = ordinance_hit(lead_line + "\n\n1. 고양이\n2. 타조\n3. 메추리", heading="가축의 범위")
+    hit = ordinance_hit(lead_line + "\n\n1. 고양이\n2. 타조\n3. 꿩", heading="가축의 범위")
     selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
     lines = selector.quotable_lines(hit)
-    assert ("제2조 제1호", "고양이") in lines and ("제2조 제3호", "메추리") in lines
+    assert ("제2조 제1호", "고양이") in lines and ("제2조 제3호", "꿩") in lines
     chunk = hit.chunk
     cat = Evidence(Citation(chunk.source, chunk.title, "제2조 제1호", None, "고양이"), 1.0, 0, 1)
     out = selector.with_items("고양이도 가축에 들어가나요?", [cat], [hit])

@@ -20,6 +20,7 @@ from .retrieve import Hit
 ASKED_SECTION_BONUS = 0.6
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
+ITEM_ANCHOR = re.compile(r" (?:제\d+호(?:의\d+)?|[가-하]목)$")  # "제2조 제1항 제3호", "… 제3호 가목"
 ITEM_MARKER = re.compile(r"^(?:\d+(?:의\d+)?|[가-하])\.\s")  # "1. ", "4의2. ", "가. ": a 호 or 목
 MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.|[-*•·](?=\s))\s*")  # ①, 1., 가., a guide's "- " bullet
 INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[^.\n]{0,20}(무시|잊)|시스템\s*프롬프트|system\s*prompt|"
@@ -129,8 +130,8 @@ class EvidenceSelector:
             if looks_like_injection(line):
                 continue  # text that tries to instruct the assistant is never repeated as an answer
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
-            # a 호 or 목 of a list may be one word ("1. 고양이", "2. 생계비"); other short lines are fragments
-            shortest = 2 if ITEM_MARKER.match(line) else 8
+            # a 호 or 목 of a list may be one word ("1. 고양이", "4. 꿩"); other short lines are fragments
+            shortest = 1 if ITEM_MARKER.match(line) else 8
             if len(quote) >= shortest and not NOT_A_RULE.search(quote):
                 out.append((anchor, quote))
         return out
@@ -149,7 +150,7 @@ class EvidenceSelector:
         """The line that opens the list a quoted 호 or 목 belongs to ("… 동물"이란 다음 각 호의 동물을 말한다" for "1.
         고양이"), when it is not quoted itself and the 호 is no sentence of its own; None otherwise."""
         c = item.citation
-        if item.link or not re.search(r" (?:제\d+호(?:의\d+)?|[가-하]목)$", c.anchor) or c.quote.endswith(("다.", "다")):
+        if item.link or not ITEM_ANCHOR.search(c.anchor) or c.quote.endswith(("다.", "다")):
             return None  # not a 호 or 목, or one that is a sentence of its own ("수급자"란 … 말한다.)
         parent = c.anchor.rsplit(" ", 1)[0]
         if any(x.citation.source == c.source and x.citation.anchor == parent for x in quoted):
