@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import Assistant
+from assistant.answering.answer import Answer
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.generate import SYSTEM_PROMPT, CitationChecker, looks_like_injection
 from assistant.answering.retrieve import Hit
@@ -240,6 +241,24 @@ def test_a_one_word_item_is_quoted_with_the_line_that_opens_its_list(assistant):
     quote = "\"경로당\"이란 노인의 여가 시설을 말한다."
     alone = Evidence(Citation(chunk.source, chunk.title, "제2조 제1호", None, quote), 1.0, 0, 1)
     assert selector.with_items("경로당이 무엇인가요?", [alone], [definition]) == [alone]
+
+
+def test_a_quoted_item_that_opens_a_list_of_subitems_brings_them(assistant):
+    """"3. … 두지 아니할 것. 다만, 다음 각 목의 어느 하나에 해당하는 경우에는 … 둘 수 있다." answers "휴지통을 둬도 되나요?"
+    only with its 목; they are cited as 가목, 나목 and listed under the 호 in the sources."""
+    item = "대변기 칸막이 안에는 휴지통을 두지 아니할 것. 다만, 다음 각 목의 어느 하나에 해당하는 경우에는 휴지통을 둘 수 있다."
+    hit = ordinance_hit("공중화장실의 관리기준은 다음 각 호와 같다.\n\n1. 관리인을 두어 위생적으로 관리할 것\n2. " + item
+                        + "\n가. 장애인ㆍ노인ㆍ임산부 등이 사용할 수 있는 변기가 설치된 경우\n나. 영유아용 기저귀교환대가 설치된 경우\n"
+                        + "3. 그 밖에 조례로 정하는 사항", heading="관리기준")
+    chunk = hit.chunk
+    selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
+    quoted = Evidence(Citation(chunk.source, chunk.title, "제2조 제2호", None, item), 1.0, 0, 2)
+    out = selector.with_items("대변기 칸에 휴지통을 둬도 되나요?", [quoted], [hit])
+    anchors = [e.citation.anchor for e in out]
+    assert anchors == ["제2조 제2호", "제2조 제2호 가목", "제2조 제2호 나목"], anchors  # a sentence: no lead
+    assert out[-1].citation.quote == "영유아용 기저귀교환대가 설치된 경우" and out[-1].citation.quote in chunk.text
+    answer = Answer("q", "a", tuple(e.citation for e in out), False, None, "extractive", {})
+    assert [(s.citation.anchor, s.items) for s in answer.sources] == [("제2조 제2호", ("가목", "나목"))]
 
 
 def test_a_list_follows_whole_only_when_it_is_what_the_line_or_the_question_is_about(assistant):

@@ -79,7 +79,7 @@ class Answer:
         out: list[Source] = []
         for i, c in enumerate(self.citations):
             head = next((s for s in reversed(out) if s.citation.source == c.source
-                         and c.anchor.startswith(s.citation.anchor + " 제")), None)
+                         and c.anchor.startswith(s.citation.anchor + " ")), None)
             if head is None:
                 out.append(Source(i, c))
             else:

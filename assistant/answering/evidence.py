@@ -21,6 +21,7 @@ ASKED_SECTION_BONUS = 0.6
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
 ITEM_ANCHOR = re.compile(r" (?:제\d+호(?:의\d+)?|[가-하]목)$")  # "제2조 제1항 제3호", "… 제3호 가목"
+SUBITEM_MARKER = re.compile(r"^([가-하])\.\s")  # "가. ": a 목 (its line keeps the 호's anchor)
 ITEM_MARKER = re.compile(r"^(?:\d+(?:의\d+)?|[가-하])\.\s")  # "1. ", "4의2. ", "가. ": a 호 or 목
 MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.|[-*•·](?=\s))\s*")  # ①, 1., 가., a guide's "- " bullet
 INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[^.\n]{0,20}(무시|잊)|시스템\s*프롬프트|system\s*prompt|"
@@ -29,11 +30,12 @@ INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[
 
 
 # a line whose content is the list under it: "다음 각 호와 같다", "다음 각 호의 어느 하나에 해당하는 사람", "다음과 같다"
-OPENS_LIST = re.compile(r"다음\s*각\s*호|다음과\s*같(?:다|습니다)")
+OPENS_LIST = re.compile(r"다음\s*각\s*(?:호|목)|다음과\s*같(?:다|습니다)")
+OPENS_SUBITEMS = re.compile(r"다음\s*각\s*목")  # a 호 whose list is of 목: "다음 각 목의 어느 하나에 해당하는 경우"
 # "다음 각 호의 업무를 수행하기 위하여 … 지정할 수 있다": the list is what the word after "다음 각 호의" names, and is the
 # answer only when the question asks for that; "다음 각 호와 같다", "… 어느 하나에 해당하는", "… 구분에 따른 금액",
 # "… 사항" make the list the line's content
-LIST_HEAD = re.compile(r"다음\s*각\s*호의\s*([가-힣]+)")
+LIST_HEAD = re.compile(r"다음\s*각\s*(?:호|목)의\s*([가-힣]+)")
 CONTENT_HEAD = re.compile(r"^(?:어느|구분|사항|요건|기준|모두|하나|사람|경우|것|자(?:[를가는의]|$))")
 # lines that state no rule: a repealed 항/호 ("삭제 <2011.12.30>"), an omission note ("①부터 <34>까지 생략"), an
 # amending instruction ("… 일부를 다음과 같이 개정한다", "제2조 중 "A"를 "B"로 한다")
@@ -137,13 +139,37 @@ class EvidenceSelector:
         return out
 
     def items_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
-        """The 호 under a quoted line, each by its first line (its 목 stay in the source pane), in document order."""
+        """The 호 under a quoted line, each by its first line (its 목 stay in the source pane), in document order;
+        under a 호 that opens a list of 목, its 목."""
         c, seen, out = hit.chunk, set(), []
         for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
             if anchor.startswith(lead.citation.anchor + " 제") and anchor not in seen:
                 seen.add(anchor)
                 out.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score, lead.hit_rank,
                                     pos, link="item"))
+        if not out and OPENS_SUBITEMS.search(lead.citation.quote):
+            return self.subitems_under(lead, hit)
+        return out
+
+    def subitems_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
+        """The 목 right under a quoted 호 ("… 다만, 다음 각 목의 어느 하나에 해당하는 경우에는 휴지통을 둘 수 있다."), each
+        cited as "제7조 제3호 가목": a 목's line carries its 호's anchor in the text."""
+        c, lines = hit.chunk, hit.chunk.text.split("\n")[1:]
+        base = ARTICLE_BASE.match(c.anchor)
+        if not base or c.doc_type not in ("law", "ordinance", "rule"):
+            return []
+        out, inside = [], False
+        for pos, (anchor, line) in enumerate(zip(line_anchors(base.group(1), lines), lines)):
+            quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
+            if not inside:
+                inside = anchor == lead.citation.anchor and quote == lead.citation.quote
+                continue
+            marker = SUBITEM_MARKER.match(line)
+            if anchor != lead.citation.anchor or not marker:
+                break
+            if quote and not NOT_A_RULE.search(quote) and not looks_like_injection(line):
+                out.append(Evidence(Citation(c.source, c.title, f"{anchor} {marker.group(1)}목", c.page, quote),
+                                    lead.score, lead.hit_rank, pos, link="item"))
         return out
 
     def lead_of(self, item: Evidence, hit: Hit, quoted: list[Evidence]) -> Evidence | None:
