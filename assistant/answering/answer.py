@@ -73,7 +73,7 @@ class Answer:
         return "refuse" if self.refused else "choose" if self.candidates else "answer"
 
     @property
-    def sources(self) -> tuple["Source", ...]:
+    def sources(self) -> tuple[Source, ...]:
         """The citations as a reader scans them: each 호 or 목 quoted under its cited 항 is folded into it
         ("[기초연금법 시행령 제3조 제1항] 제2호·제3호"), not listed as a source of its own."""
         out: list[Source] = []
