@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from ingest.structure import line_anchors
+from ingest.links import paragraph_of
+from ingest.structure import line_anchors, unit_label
 
 from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
 from ..index.links import LinkRef
@@ -20,9 +21,6 @@ from .retrieve import Hit
 ASKED_SECTION_BONUS = 0.6
 ARTICLE_BASE = re.compile(r"^((?:부칙(?:<[^>]*>)?\s)?제\d+조(?:의\d+)?)")
 AMENDMENT_TAG = re.compile(r"\s*<(?:개정|신설|전문개정|본조신설|타법개정)[^>]*>\s*$")
-ITEM_ANCHOR = re.compile(r" (?:제\d+호(?:의\d+)?|[가-하]목)$")  # "제2조 제1항 제3호", "… 제3호 가목"
-SUBITEM_MARKER = re.compile(r"^([가-하])\.\s")  # "가. ": a 목 (its line keeps the 호's anchor)
-ITEM_MARKER = re.compile(r"^(?:\d+(?:의\d+)?|[가-하])\.\s")  # "1. ", "4의2. ", "가. ": a 호 or 목
 MARKER = re.compile(r"^(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.|[-*•·](?=\s))\s*")  # ①, 1., 가., a guide's "- " bullet
 INJECTION = re.compile(r"(이전|위의|앞의|모든)\s*(지시|명령|지침)[^.\n]{0,20}(무시|잊)|시스템\s*프롬프트|system\s*prompt|"
                        r"ignore\s+(all\s+)?(previous|prior)\s+instructions|다른\s*(사용자|이용자|사람)[^.\n]{0,10}(질문|대화)",
@@ -112,6 +110,13 @@ class EvidenceSelector:
     @staticmethod
     def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
         """(anchor, quote) for each line of a chunk; quotes are exact substrings of the chunk text."""
+        return [(anchor, quote) for anchor, _, quote in EvidenceSelector.statements(hit)]
+
+    @staticmethod
+    def statements(hit: Hit) -> list[tuple[str, str | None, str]]:
+        """(anchor, unit label, quote) for each quotable line of a chunk: the label a line opens with ("제2항",
+        "제3호", "가목"; ingest.structure.unit_label) tells a 호 or 목 from a sentence, and a 목 from the 호 whose
+        anchor its line carries."""
         chunk = hit.chunk
         lines = chunk.text.split("\n")[1:]  # the first line repeats the article or section heading
         base = ARTICLE_BASE.match(chunk.anchor)
@@ -132,10 +137,11 @@ class EvidenceSelector:
             if looks_like_injection(line):
                 continue  # text that tries to instruct the assistant is never repeated as an answer
             quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
+            label = unit_label(line)
             # a 호 or 목 of a list may be one word ("1. 고양이", "4. 꿩"); other short lines are fragments
-            shortest = 1 if ITEM_MARKER.match(line) else 8
+            shortest = 1 if label and not label.endswith("항") else 8
             if len(quote) >= shortest and not NOT_A_RULE.search(quote):
-                out.append((anchor, quote))
+                out.append((anchor, label, quote))
         return out
 
     def items_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
@@ -154,29 +160,22 @@ class EvidenceSelector:
     def subitems_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
         """The 목 right under a quoted 호 ("… 다만, 다음 각 목의 어느 하나에 해당하는 경우에는 휴지통을 둘 수 있다."), each
         cited as "제7조 제3호 가목": a 목's line carries its 호's anchor in the text."""
-        c, lines = hit.chunk, hit.chunk.text.split("\n")[1:]
-        base = ARTICLE_BASE.match(c.anchor)
-        if not base or c.doc_type not in ("law", "ordinance", "rule"):
-            return []
-        out, inside = [], False
-        for pos, (anchor, line) in enumerate(zip(line_anchors(base.group(1), lines), lines)):
-            quote = AMENDMENT_TAG.sub("", MARKER.sub("", line)).strip()
+        c, out, inside = hit.chunk, [], False
+        for pos, (anchor, label, quote) in enumerate(self.statements(hit)):
             if not inside:
                 inside = anchor == lead.citation.anchor and quote == lead.citation.quote
-                continue
-            marker = SUBITEM_MARKER.match(line)
-            if anchor != lead.citation.anchor or not marker:
+            elif anchor == lead.citation.anchor and label and label.endswith("목"):
+                out.append(Evidence(Citation(c.source, c.title, f"{anchor} {label}", c.page, quote), lead.score,
+                                    lead.hit_rank, pos, link="item"))
+            else:
                 break
-            if quote and not NOT_A_RULE.search(quote) and not looks_like_injection(line):
-                out.append(Evidence(Citation(c.source, c.title, f"{anchor} {marker.group(1)}목", c.page, quote),
-                                    lead.score, lead.hit_rank, pos, link="item"))
         return out
 
     def lead_of(self, item: Evidence, hit: Hit, quoted: list[Evidence]) -> Evidence | None:
         """The line that opens the list a quoted 호 or 목 belongs to ("… 동물"이란 다음 각 호의 동물을 말한다" for "1.
         고양이"), when it is not quoted itself and the 호 is no sentence of its own; None otherwise."""
         c = item.citation
-        if item.link or not ITEM_ANCHOR.search(c.anchor) or c.quote.endswith(("다.", "다")):
+        if item.link or paragraph_of(c.anchor) == c.anchor or c.quote.endswith(("다.", "다")):
             return None  # not a 호 or 목, or one that is a sentence of its own ("수급자"란 … 말한다.)
         parent = c.anchor.rsplit(" ", 1)[0]
         if any(x.citation.source == c.source and x.citation.anchor == parent for x in quoted):
