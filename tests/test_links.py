@@ -164,6 +164,13 @@ PENSION_LAW = """# 기초연금법
 
 이 법은 노인에게 기초연금을 지급하여 안정적인 소득기반을 제공함으로써 노인의 생활안정을 지원하고 복지를 증진함을 목적으로 한다.
 
+##### 제16조 (기초연금 지급의 정지)
+
+**①** 특별자치시장ㆍ특별자치도지사ㆍ시장ㆍ군수ㆍ구청장은 기초연금 수급자가 다음 각 호의 어느 하나에 해당하는 경우에는 그 사유가 발생한 날이 속하는 달의 다음 달부터 그 사유가 소멸한 날이 속하는 달까지 기초연금의 지급을 정지한다.
+
+  1. 기초연금 수급자가 금고 이상의 형을 선고받고 교정시설 또는 치료감호시설에 수용되어 있는 경우
+  2. 기초연금 수급자의 행방불명이나 실종 등 대통령령으로 정하는 사유로 기초연금 수급자의 소재가 1개월 이상 계속하여 확인되지 아니한 경우
+
 ##### 제18조 (신고)
 
 **①** 기초연금 수급자는 다음 각 호의 어느 하나에 해당하는 경우 대통령령으로 정하는 바에 따라 30일 이내에 그 사실을 특별자치시장ㆍ특별자치도지사ㆍ시장ㆍ군수ㆍ구청장에게 신고하여야 한다.
@@ -185,6 +192,7 @@ PENSION_DECREE = """# 기초연금법 시행령
 
   1. 취업, 퇴직, 휴직, 실직, 복직 등 근로상태의 변경에 따라 근로소득이 새로 발생, 증가, 감소 또는 소멸된 경우
   2. 사업자등록, 휴업ㆍ폐업 등 사업상태의 변경에 따라 사업소득이 새로 발생, 증가, 감소 또는 소멸된 경우
+  3. 법 제16조제1항에 따른 지급 정지 기간 중 소득ㆍ재산이 변동된 경우
 """
 
 
@@ -219,6 +227,21 @@ def test_no_delegation_is_followed_when_the_asked_figure_is_quoted(excerpts):
     changed = excerpts.ask("기초연금 수급자는 소득이나 재산이 어떻게 변동되면 신고해야 하나요?")
     assert any(Path(c.source).name == "기초연금법_시행령.md" and c.anchor.startswith("제20조")
                for c in changed.citations), changed.answer
+
+
+def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):
+    """시행령 제20조 rests on 법 제18조제1항제3호 (its lead line); its 제3호 names 법 제16조제1항 in passing, and that
+    link sorts first: the 근거 법령 line names 제18조."""
+    index = excerpts.index
+    row = next(r for r, c in enumerate(index.chunks)
+               if Path(c.source).name == "기초연금법_시행령.md" and c.anchor.startswith("제20조"))
+    chunk = index.chunks[row]
+    anchor, quote = EvidenceSelector.quotable_lines(Hit(chunk, 1.0, row))[0]
+    citation = Citation(chunk.source, chunk.title, anchor, chunk.page, quote)
+    chain = Chain(index, EvidenceSelector(excerpts.tokenizer, index.keyword))
+    implements = [x.anchor for x in chain.refs(citation) if x.relation == "implements"]
+    assert implements[0].startswith("제16조") and "제18조 제1항" in implements, implements
+    assert chain.authority(citation) == "「기초연금법」 제18조 제1항"
 
 
 def test_ask_json_citations_carry_links_and_article_shows_the_chain(family):

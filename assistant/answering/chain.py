@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import re
 
-from ingest.links import article_of, delegates, level_of
+from ingest.links import article_of, delegates, level_of, paragraph_of
 from ingest.structure import article_label
 
 from ..index.keyword import ARTICLE_REF
@@ -113,9 +113,25 @@ class Chain:
         return self.selector.line_fit(terms, question, e.citation.quote)
 
     def authority(self, citation: Citation) -> str | None:
-        """"「아동수당법」 제4조 제5항": the law article an implementing lead rests on (its first `implements` link)."""
-        link = next((x for x in self.refs(citation) if x.relation == "implements"), None)
-        return f"「{link.title}」 {link.anchor}" if link else None
+        """"「아동수당법」 제4조 제5항": the law article an implementing lead rests on. Of the 항's `implements` links,
+        the one its lead line states as its basis ("법 제8조제3항에 따라 …", "법 제4조제5항에서 "…"이란"), not the
+        first by name or one a 호 mentions in passing ("5. 법 제7조제3항에 따른 신고를 한 경우")."""
+        links = [x for x in self.refs(citation) if x.relation == "implements"]
+        if not links:
+            return None
+        lines = [quote for row in self.index.rows_by_article.get((citation.source, article_of(citation.anchor)), [])
+                 for anchor, quote in EvidenceSelector.quotable_lines(Hit(self.index.chunks[row], 0.0, int(row)))
+                 if paragraph_of(anchor) == paragraph_of(citation.anchor)]
+
+        def place(link) -> tuple[int, int]:
+            line = next((i for i, quote in enumerate(lines) if link.sentence.rstrip("…") in quote), len(lines))
+            reference = re.sub(r"\s+", "", link.anchor)
+            basis = re.search(re.escape(reference) + r"(?!\d|의)[^가-힣]*(?:에\s*따라|에서|에\s*의하여)",
+                              re.sub(r"\s+", "", link.sentence))
+            return line, 0 if basis else 1
+
+        link = min(links, key=place)
+        return f"「{link.title}」 {link.anchor}"
 
     def links_of(self, citation: Citation, relations: tuple[str, ...]) -> list:
         """The links of the cited 항 and, for "제1항에 따른 … 필요한 사항은 대통령령으로 정한다", of the 항 it names;
