@@ -196,12 +196,46 @@ PENSION_DECREE = """# 기초연금법 시행령
 """
 
 
+DOMESTIC_LAW = """# 가사근로자의 고용개선 등에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 가사서비스 시장의 공식화를 촉진하고 가사근로자의 고용안정과 근로조건 향상을 도모함을 목적으로 한다.
+
+##### 제14조 (근로조건의 명시)
+
+**①** 가사서비스 제공기관의 사용자는 가사근로자와 근로계약을 체결할 때에 다음 각 호의 사항을 명시하여야 한다. 근로계약 체결 후 다음 각 호의 사항을 변경하는 경우에도 또한 같다.
+
+  1. 임금(구성항목, 계산방법, 지급방법을 포함한다)
+  2. 제15조에 따른 최소근로시간
+  3. 제16조에 따른 유급휴일 및 연차 유급휴가
+  4. 가사근로자가 제공하는 가사서비스의 종류와 내용
+  5. 그 밖에 대통령령으로 정하는 근로조건에 관한 사항
+"""
+DOMESTIC_DECREE = """# 가사근로자의 고용개선 등에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「가사근로자의 고용개선 등에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제4조 (근로계약 체결 시 명시해야 할 근로조건)
+
+법 제14조제1항제5호에서 "대통령령으로 정하는 근로조건에 관한 사항"이란 다음 각 호의 사항을 말한다.
+
+  1. 가사서비스 제공 가능 요일 또는 날짜
+  2. 가사서비스 제공 가능 시간대
+  3. 가사서비스 제공 가능 지역
+"""
+
+
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Two more families (excerpts of 가정폭력방지법 and 기초연금법, each with its 시행령) in one index."""
+    """Three more families (excerpts of 가정폭력방지법, 기초연금법 and 가사근로자법, each with its 시행령) in one
+    index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
-                       ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE)):
+                       ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
+                       ("가사근로자법.md", DOMESTIC_LAW), ("가사근로자법_시행령.md", DOMESTIC_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -227,6 +261,16 @@ def test_no_delegation_is_followed_when_the_asked_figure_is_quoted(excerpts):
     changed = excerpts.ask("기초연금 수급자는 소득이나 재산이 어떻게 변동되면 신고해야 하나요?")
     assert any(Path(c.source).name == "기초연금법_시행령.md" and c.anchor.startswith("제20조")
                for c in changed.citations), changed.answer
+
+
+def test_a_quoted_catch_all_item_brings_the_rest_of_its_list(excerpts):
+    """"5. 그 밖에 대통령령으로 정하는 근로조건" is followed to the 시행령's 요일·시간대·지역, but the conditions the law
+    itself lists (임금, 최소근로시간 …) are the first part of the answer."""
+    answer = excerpts.ask("가사근로자 근로계약서에 꼭 적어야 하는 근로조건은 뭔가요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert [a for s, a in cited if s == "가사근로자법.md"] == ["제14조 제1항"] + [f"제14조 제1항 제{n}호" for n in range(1, 6)]
+    assert ("가사근로자법_시행령.md", "제4조 제2호") in cited, cited
+    assert answer.answer.index("임금") < answer.answer.index("그 밖에") < answer.answer.index("제공 가능 시간대")
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

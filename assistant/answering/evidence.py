@@ -41,6 +41,9 @@ NOT_A_RULE = re.compile(r"^삭제\s*(?:<[^>]*>)?\s*$|생략\s*$|일부(?:를|을
                         r"|중\s*[\"“][^\"”]*[\"”]\s*(?:을|를)\s*(?:각각\s*)?[\"“][^\"”]*[\"”]\s*(?:으)?로\s*(?:하고|하며|한다)")
 # an addendum that amends other statutes (부칙 제2조(다른 법령의 개정)): none of its lines is this statute's rule
 AMENDS_OTHERS = re.compile(r"다른\s*(?:법령|법률|조례|규칙)의\s*개정")
+# a 호 that stands for the rest of its list ("5. 그 밖에 대통령령으로 정하는 근로조건에 관한 사항"): it means nothing
+# without the 호 before it
+CATCH_ALL = re.compile(r"^그\s*밖에|^그\s*밖의")
 WHOLE_LIST = 6  # a quoted list of up to this many 호 is shown whole; a longer one (정의) by the 호 that fit the question
 
 
@@ -227,8 +230,9 @@ class EvidenceSelector:
             terms = terms if terms is not None else self.question_terms(question)
             quoted = [x for x in evidence if x.citation.source == c.source
                       and x.citation.anchor.startswith(c.anchor + " 제")]
-            if quoted and not self.list_is_named(terms, c.quote):
-                continue  # the selector quoted the 호 that answer
+            if quoted and not self.list_is_named(terms, c.quote) \
+                    and not any(CATCH_ALL.search(x.citation.quote) for x in quoted):
+                continue  # the selector quoted the 호 that answer (a quoted "그 밖에 …" brings the rest of its list)
             items = self.items_under(e, hit) if hit is not None else []
             # a detail line a delegation led to is the content left open; its list is that content
             if len(items) > WHOLE_LIST or (e.link != "delegates_to" and not self.list_is_asked(terms, c.quote)):
