@@ -301,3 +301,37 @@ def test_a_list_the_question_names_is_completed_when_part_of_it_was_quoted(assis
     anchors = [c.anchor for c in answer.citations]
     assert anchors[:4] == ["제7조 제1항", "제7조 제1항 제1호", "제7조 제1항 제2호", "제7조 제1항 제3호"], anchors
     assert len(anchors) == len(set(anchors)) and "양곡비" in answer.answer
+
+
+def article_parts(article: str, heading: str, max_chars: int) -> list[Hit]:
+    """The chunks of 제2조 of a made ordinance cut at `max_chars`, as hits in the order given by retrieval (the
+    later part first)."""
+    text = (f"# 가온시 예시 조례\n\n##### 제1조 (목적)\n\n이 조례는 예시를 목적으로 한다.\n\n##### 제2조 ({heading})\n\n"
+            f"{article}\n")
+    plan = outline([Page(None, text)], "ordinances/가온시_예시_조례.md", {})
+    meta = DocMeta("d", "ordinances/가온시_예시_조례.md", plan.title, plan.doc_type, None, None, "public", "x")
+    chunks = [c for c in make_chunks(meta, plan.sections, max_chars) if c.anchor.startswith("제2조")]
+    return [Hit(c, 1.0 - 0.01 * i, row) for i, (row, c) in enumerate(reversed(list(enumerate(chunks))))]
+
+
+def test_how_to_apply_is_read_across_the_parts_of_a_long_article(assistant):
+    """A long article is chunked by 항: "어떻게 신청하나요?" found ③–④ (what the 시장 does with the form) first and ①–②
+    just below; the 항 that says who hands in which form to whom (②) is quoted, and the next steps follow in order. A
+    question that asks no procedure is still answered from the part that matched; one that names the article is
+    read from its start."""
+    hits = article_parts("① 피해 보상의 대상은 다음 각 호와 같다.\n\n1. 살처분한 가축의 살처분 당시의 평가액\n"
+                         "2. 소각하거나 매몰한 물건의 소각 또는 매몰 당시의 평가액\n3. 이동 제한으로 활용하지 못한 인력의 비용\n"
+                         "4. 사용정지 명령으로 도축장을 쓰지 못하여 생긴 비용\n\n"
+                         "② 피해자는 피해 보상을 받으려면 보상요구서에 손실 자료를 첨부하여 시장에게 제출해야 한다.\n\n"
+                         "③ 제2항에 따른 보상요구서를 받은 시장은 피해 사실을 확인한 후 사실확인서를 작성해야 한다.\n\n"
+                         "④ 시장은 보상요구서에 사실확인서를 첨부하여 도지사에게 보내고 협의회 개최를 요청해야 한다.",
+                         "피해 보상금의 지급 신청", 240)
+    assert len(hits) == 2 and "제3항" in hits[0].chunk.anchor, [h.chunk.anchor for h in hits]
+    selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
+    applying = [e.citation.anchor for e in selector.select("피해 보상금은 어떻게 신청하나요?", hits)]
+    assert "제2조 제2항" in applying and applying == sorted(applying), applying
+    other = [e.citation.anchor for e in selector.select("보상요구서를 받은 시장은 무엇을 확인하나요?", hits)]
+    assert "제2조 제2항" not in other and other[0] == "제2조 제3항", other
+    # asked about the article by number, it is read from its first 항
+    named = [e.citation.anchor for e in selector.select("가온시 예시 조례 제2조는 무엇을 정하나요?", hits)]
+    assert named[0] == "제2조 제1항", named

@@ -84,3 +84,14 @@ def figure_fits(question: str, figure: str) -> bool:
 def states_asked_amount(question: str, line: str) -> bool:
     """Asked "얼마", a line that says what the amount is (or who sets it) answers before one that only reduces it."""
     return bool(MONEY_CUE.search(question) and not SHARE_CUE.search(question) and AMOUNT.search(line))
+
+
+APPLYING_SECTIONS = ("신청 방법", "신청 절차")
+# how a statute states the steps of applying: who hands in which form to whom ("… 요구서에 … 첨부하여 … 제출해야 한다")
+APPLYING = re.compile(r"제출(?:하여야|해야|할\s*수\s*있|한다)|신청(?:하여야|해야|할\s*수\s*있|한다)|신청서|요구서|청구서")
+
+
+def states_asked_steps(question: str, line: str) -> bool:
+    """Asked how or where to apply ("어떻게 신청하나요?"), a line that says who hands what in to whom answers before
+    the lines on what the benefit covers or what the office does next."""
+    return asked_sections(question) == APPLYING_SECTIONS and bool(APPLYING.search(line))

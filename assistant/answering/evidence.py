@@ -8,9 +8,10 @@ from dataclasses import asdict, dataclass
 from ingest.links import paragraph_of
 from ingest.structure import line_anchors, unit_label
 
-from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
+from ..index.keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share
 from ..index.links import LinkRef
-from .asked import asked_sections, figure_fits, in_asked_section, states_asked_amount
+from .asked import (APPLYING_SECTIONS, asked_sections, figure_fits, in_asked_section, states_asked_amount,
+                    states_asked_steps)
 from .retrieve import Hit
 
 # the preference for the section a question asks for: a line of another section answers instead only when it scores
@@ -44,7 +45,20 @@ AMENDS_OTHERS = re.compile(r"다른\s*(?:법령|법률|조례|규칙)의\s*개�
 # a 호 that stands for the rest of its list ("5. 그 밖에 대통령령으로 정하는 근로조건에 관한 사항"): it means nothing
 # without the 호 before it
 CATCH_ALL = re.compile(r"^그\s*밖에|^그\s*밖의")
+ARTICLE_PARTS = 5  # the top hits among which the other parts of the best hit's article are quoted with it
 WHOLE_LIST = 6  # a quoted list of up to this many 호 is shown whole; a longer one (정의) by the 호 that fit the question
+
+
+def article_parts(hit: Hit, top: list[Hit]) -> list[Hit]:
+    """The hit with the other parts of its article among the top hits, in the article's order: a long article is
+    chunked by 항, and "어떻게 신청하나요?" may find ③–⑤ (what the 군수 does with the form) first and ①–② (who hands it
+    in, where) just below."""
+    article = ARTICLE_BASE.match(hit.chunk.anchor)
+    if not article:
+        return [hit]
+    parts = {h.row: h for h in top if h.chunk.source == hit.chunk.source
+             and (m := ARTICLE_BASE.match(h.chunk.anchor)) and m.group(1) == article.group(1)}
+    return [parts[row] for row in sorted(parts | {hit.row: hit})]
 
 
 def looks_like_injection(text: str) -> bool:
@@ -105,10 +119,11 @@ class EvidenceSelector:
 
     @staticmethod
     def typed(question: str, quote: str) -> float:
-        """0.3 when the line states the kind of figure the question asks for (days, age, amount …)."""
+        """0.3 when the line states the kind of figure the question asks for (days, age, amount …), or, asked how to
+        apply, who hands in which form to whom."""
         wanted = answer_patterns(question)
         return 0.3 if any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
-            or states_asked_amount(question, quote) else 0.0
+            or states_asked_amount(question, quote) or states_asked_steps(question, quote) else 0.0
 
     @staticmethod
     def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
@@ -260,14 +275,19 @@ class EvidenceSelector:
         they answer at all is judged on them, by `answerability`)."""
         terms = self.question_terms(question)
         candidates: list[Evidence] = []
+        # an article asked about by number ("제36조는 무엇을 정하나요?") or a procedure ("어떻게 신청하나요?") is read
+        # across the parts its 항 were chunked into, in order; any other question from the part that matched
+        whole_article = bool(ARTICLE_REF.search(question)) or asked_sections(question) == APPLYING_SECTIONS
         for rank, hit in enumerate(hits[:quote_hits]):
             titled = self.coverage(terms, hit.chunk.title)
-            for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
+            parts = article_parts(hit, hits[:ARTICLE_PARTS]) if whole_article else [hit]
+            lines = [(h, line) for h in parts for line in self.quotable_lines(h)]
+            for pos, (part, (anchor, quote)) in enumerate(lines):
                 # what the line adds to its title (every line shares the title, so counting it would let lines that
                 # answer nothing pass the relative threshold below), and whether it states the asked-for figure
                 added = self.coverage(terms, f"{hit.chunk.title} {quote}") - titled
                 score = added + self.typed(question, quote) - 0.15 * rank - 0.02 * pos
-                c = hit.chunk
+                c = part.chunk
                 candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
         if not candidates:
             return []
