@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
-from ingest.links import article_of
+from ingest.links import article_of, paragraph_of
 
 from ..errors import BackendUnavailable
 from ..index.keyword import answer_patterns
@@ -177,11 +177,21 @@ class ExtractiveBackend:
             if detail:
                 yield f"\n자세한 기준: 「{detail.title}」 {article_of(detail.anchor)}\n"
             return
-        yield f"{first.where}에 따르면 다음과 같습니다.\n\n"
+        yield f"{heading(evidence).where}에 따르면 다음과 같습니다.\n\n"
         for e in evidence:
             yield chain_line(e)
         if authority:
             yield f"\n근거 법령: {authority}\n"
+
+
+def heading(evidence: list[Evidence]) -> Citation:
+    """What the answer says it is quoting: the first line's 항 ("제4조 제3항에 따르면"), or its article when the quotes
+    that follow come from several 항 of it ("제4조에 따르면": ①, ② and ③ are not all 제1항)."""
+    first = evidence[0].citation
+    article = article_of(first.anchor)
+    paragraphs = {paragraph_of(e.citation.anchor) for e in evidence
+                  if e.citation.source == first.source and article_of(e.citation.anchor) == article}
+    return replace(first, anchor=article) if len(paragraphs) > 1 and " > " not in first.anchor else first
 
 
 def chain_line(e: Evidence) -> str:

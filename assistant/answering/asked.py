@@ -47,7 +47,7 @@ SHARE_CUE = re.compile(r"비율|퍼센트|%|몇\s*분의|분의|감액|깎|할�
 SHARE = re.compile(r"분의|%|퍼센트")
 SUM = re.compile(r"\d[\d,.]*\s*[십백천]?[만억]?\s*원")  # a figure that is a sum of money ("10만원", "3,000원")
 # how a line states an amount of money, even one it leaves to a notice ("금액은 장관이 매년 고시")
-AMOUNT = re.compile(r"금액|급여액|지급액|연금액|\d[\d,]*\s*(?:천|만|억)?\s*원")
+AMOUNT = re.compile(r"금액|급여액|지급액|연금액|지원액|보상액|상한액|한도액|\d[\d,]*\s*(?:천|만|억)?\s*원")
 
 
 def asked_sections(question: str) -> tuple[str, ...]:
@@ -86,12 +86,18 @@ def states_asked_amount(question: str, line: str) -> bool:
     return bool(MONEY_CUE.search(question) and not SHARE_CUE.search(question) and AMOUNT.search(line))
 
 
-APPLYING_SECTIONS = ("신청 방법", "신청 절차")
-# how a statute states the steps of applying: who hands in which form to whom ("… 요구서에 … 첨부하여 … 제출해야 한다")
+
+# how a statute states the steps of applying: who hands in which form to whom ("… 요구서에 … 첨부하여 … 제출해야 한다"),
+# and the papers that go with it
 APPLYING = re.compile(r"제출(?:하여야|해야|할\s*수\s*있|한다)|신청(?:하여야|해야|할\s*수\s*있|한다)|신청서|요구서|청구서")
+PAPERS = re.compile(r"서류|증명서|등본|사본|첨부")
 
 
-def states_asked_steps(question: str, line: str) -> bool:
+def states_asked_procedure(question: str, line: str) -> bool:
     """Asked how or where to apply ("어떻게 신청하나요?"), a line that says who hands what in to whom answers before
-    the lines on what the benefit covers or what the office does next."""
-    return asked_sections(question) == APPLYING_SECTIONS and bool(APPLYING.search(line))
+    the lines on what the benefit covers or what the office does next; asked which papers ("무슨 서류를 내야"), a line
+    that names the papers to hand in."""
+    asked = asked_sections(question)
+    if asked == ("신청 방법", "신청 절차"):
+        return bool(APPLYING.search(line))
+    return asked == ("구비 서류", "제출 서류") and bool(APPLYING.search(line) and PAPERS.search(line))

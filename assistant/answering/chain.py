@@ -85,7 +85,11 @@ class Chain:
             return evidence, []
         _, i, steps = best
         followed = [dataclasses.replace(step, link="delegates_to") for step, _ in steps]
-        return evidence[:i + 1] + followed + evidence[i + 1:], [hit for _, hit in steps]
+        under = evidence[i].citation.anchor + " "
+        end = i + 1
+        while end < len(evidence) and evidence[end].link == "item" and evidence[end].citation.anchor.startswith(under):
+            end += 1  # after the line's own 호: the detail reads after what it details
+        return evidence[:end] + followed + evidence[end:], [hit for _, hit in steps]
 
     def lead_states_figure(self, question: str, item: Evidence, evidence: list[Evidence]) -> bool:
         """The quoted line a 호 stands under states the figure the question asks for."""
@@ -100,8 +104,19 @@ class Chain:
         step = e
         for _ in range(MAX_STEPS):
             quote = step.citation.quote
-            if not delegates(quote) or (self.selector.typed(question, quote) and not leaves_term(quote)):
-                break  # it delegates nothing, or states the asked figure and leaves only the manner ("바")
+            if not delegates(quote):
+                # a line that leaves nothing to a lower statute, but which one names as the 항 it carries out ("법
+                # 제15조제1항에 따른 선정신청을 받은 경우에는 … 30일 이내에"): followed only for the figure the question
+                # asks for and the line lacks
+                states = self.selector.states_figure
+                found = None if states(question, quote) else \
+                    self.best_line(terms, question, step.citation, ("delegates_to",))
+                if found is not None and states(question, found[0].citation.quote) \
+                        and found[0].score >= self.line_score(terms, question, step):
+                    out.append(found)
+                break
+            if self.selector.typed(question, quote) and not leaves_term(quote):
+                break  # it states the asked figure and leaves only the manner ("바")
             found = self.best_line(terms, question, step.citation, ("delegates_to",))
             if found is None or found[0].score < self.line_score(terms, question, step):
                 break  # the line the delegation leads to says less about the question than the one delegating
@@ -123,12 +138,16 @@ class Chain:
                  for anchor, quote in EvidenceSelector.quotable_lines(Hit(self.index.chunks[row], 0.0, int(row)))
                  if paragraph_of(anchor) == paragraph_of(citation.anchor)]
 
-        def place(link) -> tuple[int, int]:
+        def place(link) -> tuple[int, int, int]:
+            """(the line that names it, whether as its basis, where in the sentence): the lead line's first basis."""
             line = next((i for i, quote in enumerate(lines) if link.sentence.rstrip("…") in quote), len(lines))
-            reference = re.sub(r"\s+", "", link.anchor)
-            basis = re.search(re.escape(reference) + r"(?!\d|의)[^가-힣]*(?:에\s*따라|에서|에\s*의하여)",
-                              re.sub(r"\s+", "", link.sentence))
-            return line, 0 if basis else 1
+            sentence = re.sub(r"\s+", "", link.sentence)
+            reference = re.escape(re.sub(r"\s+", "", link.anchor)) + r"(?!\d|의)"
+            basis = re.search(reference + r"[^가-힣]*(?:에따라|에서|에의하여)", sentence)
+            named = basis or re.search(reference, sentence)
+            # "법 제49조제1항에 따른 생계안정비용은 …": the reference a line opens with is what it fills in
+            opens = named is not None and named.start() <= len("법")
+            return line, 0 if basis or opens else 1, named.start() if named else len(sentence)
 
         link = min(links, key=place)
         return f"「{link.title}」 {link.anchor}"

@@ -8,10 +8,9 @@ from dataclasses import asdict, dataclass
 from ingest.links import paragraph_of
 from ingest.structure import line_anchors, unit_label
 
-from ..index.keyword import ARTICLE_REF, BM25Index, KoreanTokenizer, answer_patterns, share
+from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
 from ..index.links import LinkRef
-from .asked import (APPLYING_SECTIONS, asked_sections, figure_fits, in_asked_section, states_asked_amount,
-                    states_asked_steps)
+from .asked import asked_sections, figure_fits, in_asked_section, states_asked_amount, states_asked_procedure
 from .retrieve import Hit
 
 # the preference for the section a question asks for: a line of another section answers instead only when it scores
@@ -120,10 +119,16 @@ class EvidenceSelector:
     @staticmethod
     def typed(question: str, quote: str) -> float:
         """0.3 when the line states the kind of figure the question asks for (days, age, amount …), or, asked how to
-        apply, who hands in which form to whom."""
+        apply or which papers, who hands in which form to whom."""
+        return 0.3 if EvidenceSelector.states_figure(question, quote) or states_asked_procedure(question, quote) \
+            else 0.0
+
+    @staticmethod
+    def states_figure(question: str, quote: str) -> bool:
+        """The line states a figure of the kind the question asks for ("며칠" -> "30일 이내")."""
         wanted = answer_patterns(question)
-        return 0.3 if any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
-            or states_asked_amount(question, quote) or states_asked_steps(question, quote) else 0.0
+        return any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
+            or states_asked_amount(question, quote)
 
     @staticmethod
     def quotable_lines(hit: Hit) -> list[tuple[str, str]]:
@@ -275,20 +280,21 @@ class EvidenceSelector:
         they answer at all is judged on them, by `answerability`)."""
         terms = self.question_terms(question)
         candidates: list[Evidence] = []
-        # an article asked about by number ("제36조는 무엇을 정하나요?") or a procedure ("어떻게 신청하나요?") is read
-        # across the parts its 항 were chunked into, in order; any other question from the part that matched
-        whole_article = bool(ARTICLE_REF.search(question)) or asked_sections(question) == APPLYING_SECTIONS
         for rank, hit in enumerate(hits[:quote_hits]):
             titled = self.coverage(terms, hit.chunk.title)
-            parts = article_parts(hit, hits[:ARTICLE_PARTS]) if whole_article else [hit]
-            lines = [(h, line) for h in parts for line in self.quotable_lines(h)]
-            for pos, (part, (anchor, quote)) in enumerate(lines):
-                # what the line adds to its title (every line shares the title, so counting it would let lines that
-                # answer nothing pass the relative threshold below), and whether it states the asked-for figure
-                added = self.coverage(terms, f"{hit.chunk.title} {quote}") - titled
-                score = added + self.typed(question, quote) - 0.15 * rank - 0.02 * pos
+            # what each line adds to its title (every line shares the title, so counting it would let lines that
+            # answer nothing pass the relative threshold below), and whether it states the asked-for figure
+            lines = [(part, anchor, quote,
+                      self.coverage(terms, f"{hit.chunk.title} {quote}") - titled + self.typed(question, quote))
+                     for part in article_parts(hit, hits[:ARTICLE_PARTS]) for anchor, quote in self.quotable_lines(part)]
+            # where a long article was cut is no reason to leave its other 항 unread: one of them answers in place of
+            # the part retrieved when it holds the question at least as well as that part's best line
+            here = max((fit for part, _, _, fit in lines if part is hit), default=0.0)
+            lines = [x for x in lines if x[0] is hit or x[3] >= here]
+            for pos, (part, anchor, quote, fit) in enumerate(lines):
                 c = part.chunk
-                candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, rank, pos))
+                candidates.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote),
+                                           fit - 0.15 * rank - 0.02 * pos, rank, pos))
         if not candidates:
             return []
         # the section the question's form asks for is preferred, not required: "누가 받나요" is answered by the 지원 대상
