@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from assistant import Assistant
-from assistant.answering.answer import Answer
+from assistant.answering.answer import Answer, ExtractiveBackend
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.generate import SYSTEM_PROMPT, CitationChecker, looks_like_injection
 from assistant.answering.retrieve import Hit
@@ -317,8 +317,7 @@ def article_parts(article: str, heading: str, max_chars: int) -> list[Hit]:
 def test_how_to_apply_is_read_across_the_parts_of_a_long_article(assistant):
     """A long article is chunked by 항: "어떻게 신청하나요?" found ③–④ (what the 시장 does with the form) first and ①–②
     just below; the 항 that says who hands in which form to whom (②) is quoted, and the next steps follow in order. A
-    question that asks no procedure is still answered from the part that matched; one that names the article is
-    read from its start."""
+    question that asks nothing the other part holds better is answered from the part that matched."""
     hits = article_parts("① 피해 보상의 대상은 다음 각 호와 같다.\n\n1. 살처분한 가축의 살처분 당시의 평가액\n"
                          "2. 소각하거나 매몰한 물건의 소각 또는 매몰 당시의 평가액\n3. 이동 제한으로 활용하지 못한 인력의 비용\n"
                          "4. 사용정지 명령으로 도축장을 쓰지 못하여 생긴 비용\n\n"
@@ -332,6 +331,7 @@ def test_how_to_apply_is_read_across_the_parts_of_a_long_article(assistant):
     assert "제2조 제2항" in applying and applying == sorted(applying), applying
     other = [e.citation.anchor for e in selector.select("보상요구서를 받은 시장은 무엇을 확인하나요?", hits)]
     assert "제2조 제2항" not in other and other[0] == "제2조 제3항", other
-    # asked about the article by number, it is read from its first 항
-    named = [e.citation.anchor for e in selector.select("가온시 예시 조례 제2조는 무엇을 정하나요?", hits)]
-    assert named[0] == "제2조 제1항", named
+    # quotes from several 항 are introduced as the article's, not as the first 항's
+    evidence = selector.select("피해 보상금은 어떻게 신청하나요?", hits)
+    text = "".join(ExtractiveBackend().compose("피해 보상금은 어떻게 신청하나요?", evidence, "staff"))
+    assert text.startswith("「가온시 예시 조례」 제2조에 따르면"), text

@@ -228,14 +228,44 @@ DOMESTIC_DECREE = """# 가사근로자의 고용개선 등에 관한 법률 시�
 """
 
 
+YOUTH_LAW = """# 청소년복지 지원법
+
+##### 제1조 (목적)
+
+이 법은 「청소년기본법」 제49조제4항에 따라 청소년복지 향상에 관한 사항을 규정함을 목적으로 한다.
+
+##### 제15조 (특별지원의 신청 및 선정)
+
+**①** 다음 각 호의 어느 하나에 해당하는 사람은 위기청소년을 특별지원 대상 청소년으로 선정하여 줄 것을 시장ㆍ군수ㆍ구청장에게 신청할 수 있다.
+
+  1. 청소년 본인 또는 그 보호자
+  2. 「초ㆍ중등교육법」 제19조제1항에 따른 교원
+
+**②** 시장ㆍ군수ㆍ구청장은 제1항에 따른 신청을 받은 경우에는 심의위원회의 심의를 거쳐 선정 여부와 지원 내용 및 기간을 결정하여야 한다.
+"""
+YOUTH_DECREE = """# 청소년복지 지원법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「청소년복지 지원법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제9조 (특별지원대상청소년 선정 등)
+
+**①** 시장ㆍ군수ㆍ구청장은 법 제15조제1항에 따른 선정신청을 받은 경우에는 심의위원회의 심의를 거쳐 신청일부터 30일 이내에 그 선정 여부와 지원 내용 등을 결정해야 한다.
+
+**②** 시장ㆍ군수ㆍ구청장은 제1항에 따라 보호자의 유무와 생활실태를 조사하여야 한다.
+"""
+
+
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Three more families (excerpts of 가정폭력방지법, 기초연금법 and 가사근로자법, each with its 시행령) in one
-    index."""
+    """Four more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법 and 청소년복지 지원법, each with its
+    시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
-                       ("가사근로자법.md", DOMESTIC_LAW), ("가사근로자법_시행령.md", DOMESTIC_DECREE)):
+                       ("가사근로자법.md", DOMESTIC_LAW), ("가사근로자법_시행령.md", DOMESTIC_DECREE),
+                       ("청소년복지법.md", YOUTH_LAW), ("청소년복지법_시행령.md", YOUTH_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -271,6 +301,18 @@ def test_a_quoted_catch_all_item_brings_the_rest_of_its_list(excerpts):
     assert [a for s, a in cited if s == "가사근로자법.md"] == ["제14조 제1항"] + [f"제14조 제1항 제{n}호" for n in range(1, 6)]
     assert ("가사근로자법_시행령.md", "제4조 제2호") in cited, cited
     assert answer.answer.index("임금") < answer.answer.index("그 밖에") < answer.answer.index("제공 가능 시간대")
+
+
+def test_a_line_that_delegates_nothing_is_followed_for_the_figure_it_lacks(excerpts):
+    """법 제15조 ① (who may apply) leaves nothing to the 시행령, but 시행령 제9조 ① names it ("법 제15조제1항에 따른
+    선정신청을 받은 경우에는 … 30일 이내에"): asked "며칠", the answer follows it after ①'s own 호; asked who may
+    apply, it does not."""
+    answer = excerpts.ask("위기청소년 특별지원을 신청하면 며칠 안에 결정되나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("청소년복지법_시행령.md", "제9조 제1항") in cited and "30일 이내" in answer.answer, answer.answer
+    assert answer.answer.index("교원") < answer.answer.index("→ 「청소년복지 지원법 시행령」 제9조 제1항")
+    who = excerpts.ask("위기청소년 특별지원은 누가 신청할 수 있나요?")
+    assert all(Path(c.source).name == "청소년복지법.md" for c in who.citations), who.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):
