@@ -335,3 +335,15 @@ def test_how_to_apply_is_read_across_the_parts_of_a_long_article(assistant):
     evidence = selector.select("피해 보상금은 어떻게 신청하나요?", hits)
     text = "".join(ExtractiveBackend().compose("피해 보상금은 어떻게 신청하나요?", evidence, "staff"))
     assert text.startswith("「가온시 예시 조례」 제2조에 따르면"), text
+
+
+def test_an_item_the_selector_quoted_is_listed_under_its_line():
+    """"1. 입원명령을 거부한 경우" quoted after "… 다음 각 호의 어느 하나에 해당하는 경우 … 격리치료를 명하여야 한다" is
+    one of that line's cases, shown under it, not as a rule of its own."""
+    hit = ordinance_hit("시장은 환자가 다음 각 호의 어느 하나에 해당하는 경우 격리치료를 명하여야 한다.\n\n"
+                        "1. 입원명령을 거부한 경우\n2. 입원치료 중 무단으로 퇴원한 경우", heading="격리치료")
+    c = hit.chunk
+    evidence = [Evidence(Citation(c.source, c.title, anchor, None, quote), 1.0, 0, pos)
+                for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)[:2])]
+    text = "".join(ExtractiveBackend().compose("입원명령을 거부하면 어떻게 되나요?", evidence, "staff"))
+    assert "\n- 시장은 환자가" in text and "\n    · 입원명령을 거부한 경우 [가온시 예시 조례 제2조 제1호]" in text, text

@@ -178,8 +178,13 @@ class ExtractiveBackend:
                 yield f"\n자세한 기준: 「{detail.title}」 {article_of(detail.anchor)}\n"
             return
         yield f"{heading(evidence).where}에 따르면 다음과 같습니다.\n\n"
+        lead: Citation | None = None  # the last line quoted at the top level: a 호 under it is listed under it
         for e in evidence:
-            yield chain_line(e)
+            under = lead is not None and e.citation.source == lead.source \
+                and e.citation.anchor.startswith(lead.anchor + " ")
+            yield chain_line(e, under)
+            if not e.link and not under:
+                lead = e.citation
         if authority:
             yield f"\n근거 법령: {authority}\n"
 
@@ -194,13 +199,13 @@ def heading(evidence: list[Evidence]) -> Citation:
     return replace(first, anchor=article) if len(paragraphs) > 1 and " > " not in first.anchor else first
 
 
-def chain_line(e: Evidence) -> str:
+def chain_line(e: Evidence, under: bool = False) -> str:
     """A quoted line; a detail a delegating line leaves to a lower statute follows it as "→ 「…시행령」 제6조 ②: …",
-    with its 호 under it."""
+    with its 호 under it; a 호 is listed under the quoted line it belongs to (`under`)."""
     c = e.citation
     if e.link == "delegates_to":
         return f"  → {c.where}: {c.quote} {c.label}\n"
-    if e.link == "item":
+    if e.link == "item" or under:
         return f"    · {c.quote} {c.label}\n"
     return f"- {c.quote} {c.label}\n"
 

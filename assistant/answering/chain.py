@@ -85,9 +85,10 @@ class Chain:
             return evidence, []
         _, i, steps = best
         followed = [dataclasses.replace(step, link="delegates_to") for step, _ in steps]
-        under = evidence[i].citation.anchor + " "
+        line = evidence[i].citation
         end = i + 1
-        while end < len(evidence) and evidence[end].link == "item" and evidence[end].citation.anchor.startswith(under):
+        while end < len(evidence) and evidence[end].citation.source == line.source \
+                and evidence[end].citation.anchor.startswith(line.anchor + " "):
             end += 1  # after the line's own 호: the detail reads after what it details
         return evidence[:end] + followed + evidence[end:], [hit for _, hit in steps]
 
