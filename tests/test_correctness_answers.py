@@ -59,6 +59,23 @@ def test_a_sum_in_korean_units_is_an_amount(stated):
     assert any(p.search(f"환수하지 아니하는 금액은 {stated}으로 한다") for p in answer_patterns("기준 금액이 얼마인가요?"))
 
 
+@pytest.mark.parametrize("question, lasts", [
+    ("결핵 치료비 지원은 언제까지 받을 수 있나요?", True),
+    ("65세가 되면 수급자격은 언제까지 유지되나요?", True),
+    ("결과 통지는 언제까지 받게 되나요?", False),  # a notice: a deadline to act
+    ("이의신청은 언제까지 해야 하나요?", False),
+])
+def test_until_when_a_benefit_lasts_is_not_a_deadline(question, lasts):
+    """"언제까지 받을 수 있나요" asks until when a benefit lasts ("완치될 때까지", "다음 월까지", "12개월 내"); "지체 없이"
+    answers only a deadline to act ("통지는 언제까지", "언제까지 해야")."""
+    def stated(line: str) -> bool:
+        return any(p.search(line) for p in answer_patterns(question))
+    assert stated("의료비를 지원하는 기간은 결핵이 완치될 때까지로 한다.") is lasts
+    assert stated("그 해당 월의 다음 월까지 수급자격을 인정한다.") is lasts
+    assert stated("그 결정 내용을 지체 없이 통지하여야 한다.") is not lasts
+    assert stated("이직일의 다음 날부터 12개월 내에 지급한다.") is lasts
+
+
 def test_how_long_and_how_often_are_not_how_much():
     # how long a procedure takes: the application section says it, not the benefit's
     assert asked_sections("주거급여 신청하고 결과 받기까지 얼마나 걸려요?")[0] == "신청 방법"

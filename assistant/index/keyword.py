@@ -48,10 +48,20 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
 )]
 
 
+# "언제까지 받을 수 있나요", "언제까지 유지되나요" ask until when a benefit lasts ("완치될 때까지", "12개월 내", "다음 월까지"),
+# not a deadline to act ("지체 없이"); "통지는 언제까지 받나요" still asks for a deadline
+UNTIL_RECEIVED = re.compile(r"언제까지\s*(?:[가-힣]+\s+)?(?:받|유지|지원|지급|계속|나오|나와)")
+NOTICE = re.compile(r"통지|통보|안내|알려|연락|결정|회신")
+LASTS_UNTIL = re.compile(r"\d+\s*(?:개월|년|일)|(?:때|월|날|해|연도)\s*까지")
+
+
 @functools.lru_cache(maxsize=256)
 def answer_patterns(question: str) -> tuple[re.Pattern, ...]:
     r"""How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); () for other questions. Cached:
     retrieval, evidence (for every quoted line) and the answer ask it of the same question."""
+    if UNTIL_RECEIVED.search(question) and not NOTICE.search(question):
+        rest = question.replace("언제까지", "")
+        return (LASTS_UNTIL,) + tuple(answer for cue, answer in ANSWER_TYPES if cue.search(rest))
     return tuple(answer for cue, answer in ANSWER_TYPES if cue.search(question))
 
 
