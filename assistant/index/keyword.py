@@ -42,7 +42,11 @@ def statute_words(tokens: list[str]) -> str:
 ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
     (r"며칠|몇\s*일|기한|언제까지", r"\d+\s*일|지체\s*없이|즉시"),
     (r"몇\s*(살|세)|나이", r"\d+\s*세"),
-    (r"몇\s*(개월|달|년)|기간|얼마\s*동안", r"\d+\s*(개월|년|일)"),
+    # a unit asked by name is the unit of the answer: "몇 개월부터" is answered in 개월 ("월령 2개월 이상"), not by a
+    # "30일 이내" beside it
+    (r"몇\s*(개월|달)", r"\d+\s*개월"),
+    (r"몇\s*년", r"\d+\s*(?:년|개월)"),
+    (r"기간|얼마\s*동안", r"\d+\s*(개월|년|일)"),
     (r"얼마|금액|비용", r"\d[\d,]*\s*(?:[억천백]\s*)?(?:만\s*)?원|100분의|퍼센트|%"),  # 3천원, 5천만원, 1억원
     (r"몇\s*(명|번|회|인)", r"\d+\s*(명|인|회|번)|분의"),
 )]
