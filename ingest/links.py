@@ -57,10 +57,13 @@ def compact(title: str) -> str:
     return re.sub(r"\s+", "", MIDDLE_DOTS.sub("ㆍ", title))
 
 
+LOWER_LEVELS = (("시행규칙", 2), ("시행령", 1))  # the title ending that names a law's lower statute, and its level
+
+
 def level_of(title: str, doc_type: str) -> tuple[str, int | None]:
     """(family, level): "아동수당법 시행령" -> ("아동수당법", 1); an ordinance has no level in a national family."""
     name = compact(title)
-    for suffix, level in (("시행규칙", 2), ("시행령", 1)):
+    for suffix, level in LOWER_LEVELS:
         if name.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)], level
     if doc_type == "ordinance" or name.endswith("조례"):
@@ -69,8 +72,13 @@ def level_of(title: str, doc_type: str) -> tuple[str, int | None]:
 
 
 def family_title(title: str) -> str:
-    """"기초연금법 시행령" -> "기초연금법": the law a 시행령 or 시행규칙 fills in, as the title writes it."""
-    return re.sub(r"\s*(?:시행령|시행규칙)$", "", title.strip()) or title
+    """"기초연금법 시행령" -> "기초연금법": the law a 시행령 or 시행규칙 fills in, as the title writes it (spaces kept;
+    `level_of` gives the family compacted, for matching)."""
+    name = title.strip()
+    for suffix, _ in LOWER_LEVELS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)].rstrip()
+    return name or title
 
 
 def article_of(anchor: str) -> str:
