@@ -25,10 +25,12 @@ LAW = r"법(?!인|원|무|정|당|석|칙|학)"
 # money stated as a sum: "원" after a number or 십/백/천/만/억 ("20만원을", "몇 만 원"), never inside a word
 # (지원을, 병원을, 위원을, 민원을) nor the start of one ("그만 원하면", "원래", "원칙")
 WON = r"(?:\d|[십백천만억])\s*원(?!하|래|칙|본|장|서|고|리|문|만하)"
+PAPERS_SECTIONS = ("구비 서류", "제출 서류")
+APPLYING_SECTIONS = ("신청 방법", "신청 절차")
 # (how a question asks, the sections that answer it), most specific first: "신청할 때 필요한 서류" asks for papers,
 # "얼마 받을 수 있나요" for an amount, though both also say 신청 / 받을 수 있다.
 SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
-    (r"서류|준비물|준비(해야|할|하면)|챙겨|구비|제출할?\s*(것|게)", ("구비 서류", "제출 서류")),
+    (r"서류|준비물|준비(해야|할|하면)|챙겨|구비|제출할?\s*(것|게)", PAPERS_SECTIONS),
     (r"문의|연락처|전화|담당\s*(부서|기관|과)|어디에\s*물어|상담\s*(은|는|받)", ("문의처", "담당 부서")),
     (rf"근거\s*(가\s*되는\s*)?({LAW}|조문|규정)|법적\s*근거|(어떤|무슨|어느)\s*{LAW}|근거는|근거가", ("법적 근거",)),
     (HOW_MUCH + "|" + HOW_LONG_OR_OFTEN + r"|금액|액수|몇\s*(달|개월|년)\s*(동안|간|까지)|최대\s*몇\s*(달|개월)|"
@@ -37,7 +39,7 @@ SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
     (r"누가|누구|대상|자격|조건|선정\s*기준|소득\s*기준", ("지원 대상", "선정 기준")),
     (r"어디서|어디에서|어디로|어디에\s*신청|어떻게\s*신청|신청\s*(방법|절차|하려면|은|는|을|할\s*때|하나요|하면)|접수|절차|"
      + HOW_LONG_IT_TAKES,
-     ("신청 방법", "신청 절차")),
+     APPLYING_SECTIONS),
     # "받을 수 있나요" asks who may receive only when nothing more specific was asked
     (r"해당(이\s*되|되|하)|받을\s*수\s*있", ("지원 대상", "선정 기준")),
 )]
@@ -86,7 +88,6 @@ def states_asked_amount(question: str, line: str) -> bool:
     return bool(MONEY_CUE.search(question) and not SHARE_CUE.search(question) and AMOUNT.search(line))
 
 
-
 # how a statute states the steps of applying: who hands in which form to whom ("… 요구서에 … 첨부하여 … 제출해야 한다"),
 # and the papers that go with it
 APPLYING = re.compile(r"제출(?:하여야|해야|할\s*수\s*있|한다)|신청(?:하여야|해야|할\s*수\s*있|한다)|신청서|요구서|청구서")
@@ -98,6 +99,6 @@ def states_asked_procedure(question: str, line: str) -> bool:
     the lines on what the benefit covers or what the office does next; asked which papers ("무슨 서류를 내야"), a line
     that names the papers to hand in."""
     asked = asked_sections(question)
-    if asked == ("신청 방법", "신청 절차"):
+    if asked == APPLYING_SECTIONS:
         return bool(APPLYING.search(line))
-    return asked == ("구비 서류", "제출 서류") and bool(APPLYING.search(line) and PAPERS.search(line))
+    return asked == PAPERS_SECTIONS and bool(APPLYING.search(line) and PAPERS.search(line))

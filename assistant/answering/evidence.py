@@ -276,8 +276,9 @@ class EvidenceSelector:
         return self.coverage(terms, quote) + self.typed(question, quote)
 
     def select(self, question: str, hits: list[Hit], max_quotes: int = 3, quote_hits: int = 1) -> list[Evidence]:
-        """Quotes come from the best chunk only: a second article is more often a near miss than a help (whether
-        they answer at all is judged on them, by `answerability`)."""
+        """Quotes come from the best chunk's article only (its other parts among the top hits included): a second
+        article is more often a near miss than a help (whether they answer at all is judged on them, by
+        `answerability`)."""
         terms = self.question_terms(question)
         candidates: list[Evidence] = []
         for rank, hit in enumerate(hits[:quote_hits]):
