@@ -335,6 +335,8 @@ def test_how_to_apply_is_read_across_the_parts_of_a_long_article(assistant):
     evidence = selector.select("피해 보상금은 어떻게 신청하나요?", hits)
     text = "".join(ExtractiveBackend().compose("피해 보상금은 어떻게 신청하나요?", evidence, "staff"))
     assert text.startswith("「가온시 예시 조례」 제2조에 따르면"), text
+    kiosk = "".join(ExtractiveBackend().compose("피해 보상금은 어떻게 신청하나요?", evidence, "kiosk"))
+    assert kiosk.startswith("「가온시 예시 조례」 제2조에 이렇게 안내되어 있어요."), kiosk
 
 
 def test_an_item_the_selector_quoted_is_listed_under_its_line():

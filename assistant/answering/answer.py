@@ -166,7 +166,7 @@ class ExtractiveBackend:
         if mode == "kiosk":
             # a line is introduced by the section it stands in ("신청 방법"), which is true of every line under it;
             # an instruction-like lead would also fall on lines that only say what the city does
-            yield f"{first.where}에 이렇게 안내되어 있어요.\n\n"
+            yield f"{heading(evidence).where}에 이렇게 안내되어 있어요.\n\n"
             section = section_of(first.anchor)
             for e in evidence:
                 if section_of(e.citation.anchor) != section:
