@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from assistant.answering.answer import FIGURE, figure_text
-from assistant.answering.answerability import FEATURES, AnswerabilityModel, statute_mentions, train
+from assistant.answering.answerability import (FEATURES, AnswerabilityModel, said_as_statutes, statute_mentions,
+                                               train)
 from assistant.errors import BadQuestion, ConfigError
 from assistant.evaluation.evaluate import run_eval, sibling
 
@@ -32,6 +33,15 @@ def test_statutes_named_in_a_question_are_recognised():
     assert statute_mentions("행정기본법상 이의신청은 언제까지 하나요?") == ["행정기본법"]
     assert statute_mentions("신청 방법은 무엇인가요?") == []  # 방법 ends in 법 but names no statute
     assert statute_mentions("조례의 시행일은 어떻게 계산하나요?") == []  # ordinances in general
+
+
+def test_an_everyday_word_is_found_where_the_statutes_word_for_it_is():
+    """"월세가 밀리면" asks about what a 시행령 calls 임차료: the judge does not count 월세 as missing from it (the
+    keyword query already searched both); a word with no statute word, or whose statute word is absent, stays missing."""
+    terms = {"월세": 3.0, "밀리다": 1.0, "할머니": 2.0}
+    found = said_as_statutes(terms, {"임차료", "수급자", "중지"})
+    assert "월세" in found and "할머니" not in found and "밀리다" not in found
+    assert "월세" not in said_as_statutes(terms, {"수급자"})
 
 
 def test_training_separates_and_holds_the_answerable_refusal_bound():

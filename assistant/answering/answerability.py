@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..index.keyword import BM25Index, KoreanTokenizer, answer_patterns, share
+from ..index.keyword import STATUTE_WORDS, BM25Index, KoreanTokenizer, answer_patterns, share
 
 PACKAGED_MODEL = Path(__file__).with_name("answerability.json")
 FEATURES = ("coverage", "cosine", "quote_focus", "missing_focus", "document_focus", "title", "answer_type_missing",
@@ -57,6 +57,11 @@ class Judged:
     features: tuple[float, ...]
 
 
+def said_as_statutes(terms: dict[str, float], words: set[str]) -> set[str]:
+    """`words` with each everyday question term whose statute word is among them ("산소" where "분묘" is)."""
+    return words | {t for t in terms if any(w in words for w in STATUTE_WORDS.get(t, "").split())}
+
+
 class Features:
     """Reads the answerability signals of (question, retrieved hits, the lines chosen for quoting)."""
 
@@ -78,6 +83,8 @@ class Features:
         chunk_words = set(self.tokenizer.tokenize(chunk.embed_text, compounds=False))
         quoted = set(self.tokenizer.tokenize(" ".join([chunk.title, chunk.article_title or "", *quotes]),
                                              compounds=False))
+        # an everyday word is found where the statutes' word for it is ("산소" in a text on 분묘)
+        chunk_words, quoted = said_as_statutes(focus, chunk_words), said_as_statutes(focus, quoted)
         missing = [w for t, w in focus.items() if t not in chunk_words]
         wanted = answer_patterns(question)
         cosines = [h.dense for h in hits if h.dense is not None]
