@@ -78,8 +78,7 @@ class Answer:
         ("[기초연금법 시행령 제3조 제1항] 제2호·제3호"), not listed as a source of its own."""
         out: list[Source] = []
         for i, c in enumerate(self.citations):
-            head = next((s for s in reversed(out) if s.citation.source == c.source
-                         and c.anchor.startswith(s.citation.anchor + " ")), None)
+            head = next((s for s in reversed(out) if c.is_under(s.citation)), None)
             if head is None:
                 out.append(Source(i, c))
             else:
@@ -180,8 +179,7 @@ class ExtractiveBackend:
         yield f"{heading(evidence).where}에 따르면 다음과 같습니다.\n\n"
         lead: Citation | None = None  # the last line quoted at the top level: a 호 under it is listed under it
         for e in evidence:
-            under = lead is not None and e.citation.source == lead.source \
-                and e.citation.anchor.startswith(lead.anchor + " ")
+            under = lead is not None and e.citation.is_under(lead)
             yield chain_line(e, under)
             if not e.link and not under:
                 lead = e.citation

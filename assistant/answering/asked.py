@@ -7,6 +7,7 @@ the section asked about, not from the one that merely shares the service's name.
 of asking (누가, 얼마, 어디서, 무슨 서류, 전화, 근거 법), not the words of any document."""
 from __future__ import annotations
 
+import functools
 import re
 
 # "얼마" asks for an amount; "얼마 만에 / 얼마 동안" for a time, "얼마나" with a word of time or frequency
@@ -52,8 +53,10 @@ SUM = re.compile(r"\d[\d,.]*\s*[십백천]?[만억]?\s*원")  # a figure that is
 AMOUNT = re.compile(r"금액|급여액|지급액|연금액|지원액|보상액|상한액|한도액|\d[\d,]*\s*(?:천|만|억)?\s*원")
 
 
+@functools.lru_cache(maxsize=256)
 def asked_sections(question: str) -> tuple[str, ...]:
-    """The guide sections that answer the question, or () when its form asks for none in particular."""
+    """The guide sections that answer the question, or () when its form asks for none in particular. Cached: the
+    selector asks it of the same question for every line it scores."""
     for cue, sections in SECTION_CUES:
         if cue.search(question):
             return sections

@@ -85,10 +85,8 @@ class Chain:
             return evidence, []
         _, i, steps = best
         followed = [dataclasses.replace(step, link="delegates_to") for step, _ in steps]
-        line = evidence[i].citation
         end = i + 1
-        while end < len(evidence) and evidence[end].citation.source == line.source \
-                and evidence[end].citation.anchor.startswith(line.anchor + " "):
+        while end < len(evidence) and evidence[end].citation.is_under(evidence[i].citation):
             end += 1  # after the line's own 호: the detail reads after what it details
         return evidence[:end] + followed + evidence[end:], [hit for _, hit in steps]
 
@@ -135,8 +133,7 @@ class Chain:
         links = [x for x in self.refs(citation) if x.relation == "implements"]
         if not links:
             return None
-        lines = [quote for row in self.index.rows_by_article.get((citation.source, article_of(citation.anchor)), [])
-                 for anchor, quote in EvidenceSelector.quotable_lines(Hit(self.index.chunks[row], 0.0, int(row)))
+        lines = [quote for _, _, anchor, quote in self.article_lines(citation.source, article_of(citation.anchor))
                  if paragraph_of(anchor) == paragraph_of(citation.anchor)]
 
         def place(link) -> tuple[int, int, int]:
@@ -175,24 +172,30 @@ class Chain:
         for link in self.links_of(citation, relations):
             within = link.target_anchor
             level = level_of(self.index.links.titles.get(link.target, ""), "law")[1]
-            for row in self.index.rows_by_article.get((link.target, within.split(" ")[0]), []):
-                hit = Hit(self.index.chunks[row], 0.0, int(row))
-                for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit)):
-                    if anchor != within and not anchor.startswith(within + " "):
-                        continue
-                    score = self.selector.line_fit(terms, question, quote)
-                    score += 0.5 if level in named else 0.0
-                    score += 0.5 if any(re.search(re.escape(t) + r'[^"”]{0,20}["”]\s*(?:이)?란', quote)
-                                        for t in terms_left) else 0.0
-                    # the sentence that names the delegating 항 is the one that fills it in ("법 제17조의6제2항에
-                    # 따라 다음 각 호의 …"): its 호 follow it
-                    score += 1.0 if link.relation == "delegates_to" and link.sentence.rstrip("…") in quote else 0.0
-                    score -= 0.01 * pos
-                    if best is None or score > best[0]:
-                        c = hit.chunk
-                        evidence = Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, 0, pos)
-                        best = (score, evidence, hit)
+            for hit, pos, anchor, quote in self.article_lines(link.target, article_of(within)):
+                if anchor != within and not anchor.startswith(within + " "):
+                    continue
+                score = self.selector.line_fit(terms, question, quote)
+                score += 0.5 if level in named else 0.0
+                score += 0.5 if any(re.search(re.escape(t) + r'[^"”]{0,20}["”]\s*(?:이)?란', quote)
+                                    for t in terms_left) else 0.0
+                # the sentence that names the delegating 항 is the one that fills it in ("법 제17조의6제2항에
+                # 따라 다음 각 호의 …"): its 호 follow it
+                score += 1.0 if link.relation == "delegates_to" and link.sentence.rstrip("…") in quote else 0.0
+                score -= 0.01 * pos
+                if best is None or score > best[0]:
+                    c = hit.chunk
+                    evidence = Evidence(Citation(c.source, c.title, anchor, c.page, quote), score, 0, pos)
+                    best = (score, evidence, hit)
         return (best[1], best[2]) if best else None
+
+    def article_lines(self, source: str, article: str) -> list[tuple[Hit, int, str, str]]:
+        """(hit, position in its chunk, anchor, quote) for each quotable line of an indexed article, in order."""
+        out = []
+        for row in self.index.rows_by_article.get((source, article), []):
+            hit = Hit(self.index.chunks[row], 0.0, int(row))
+            out += [(hit, pos, anchor, quote) for pos, (anchor, quote) in enumerate(EvidenceSelector.quotable_lines(hit))]
+        return out
 
 
 RELATION_WORDS = {"implements": "근거(상위 법령)", "delegates_to": "위임(하위 법령)", "cites": "인용", "cited_by": "인용됨"}

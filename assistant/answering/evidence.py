@@ -76,6 +76,10 @@ class Citation:
     def to_json(self) -> dict:
         return asdict(self) | {"links": [asdict(x) for x in self.links]}
 
+    def is_under(self, other: Citation) -> bool:
+        """A 호 or 목 of the line `other` cites ("제3조 제1항 제2호" under "제3조 제1항")."""
+        return self.source == other.source and self.anchor.startswith(other.anchor + " ")
+
     @property
     def label(self) -> str:
         """`[기초연금법 제3조 제1항]`; a guide whose title is the service name is not named twice."""
