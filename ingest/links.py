@@ -27,10 +27,15 @@ REF = re.compile(r"\s*제(?P<art>\d+)조(?:의(?P<sub>\d+))?(?:\s*제(?P<para>\d
 # "법 제4조제5항 및 제6항", "법 제8조부터 제10조까지", "법 제10조ㆍ제11조": the further articles of the same statute
 MORE = re.compile(r"\s*(?:및|또는|부터|이나|과|와|,|ㆍ|·)\s*(?=제\d)")
 MORE_PARA = re.compile(r"제(?P<para>\d+)항")
+SAME_ARTICLE = re.compile(r"같은\s*조\s*제(?P<para>\d+)항")
+BARE_ARTICLE = re.compile(r"제\d+조")
 ALIAS = re.compile(r"「(?P<title>[^」]{1,80})」\s*\(이하\s*[\"“'‘](?P<alias>[^\"”'’]{1,20})[\"”'’]")
 # the 항 leaves a detail to a lower statute or to an ordinance
 DELEGATION = re.compile(r"(?:대통령령|총리령|[가-힣]{1,12}부령|조례|규칙)\s*(?:으로|로)\s*(?:정하|정한|정함|따로\s*정)")
 QUOTED = re.compile(r"[\"“][^\"”]{0,80}[\"”]")
+# a delegated subject is matched to an implementing article's title by shared syllable pairs, these left out
+SUBJECT_FILLER = ("등", "및", "관한", "필요한", "사항", "그 밖에", "대한")
+SUBJECT_MATCH = 0.6  # share of the title's pairs the delegating sentence must hold
 
 
 def delegates(text: str) -> bool:
@@ -148,7 +153,19 @@ class Resolver:
 
 
 def references(text: str, own: str, names: dict[str, str | None], resolver: Resolver) -> Iterable[tuple[str, str, int, int]]:
-    """(target source, target anchor, start, end) of each reference in one 항 to another indexed document."""
+    """(target source, target anchor, start, end) of each reference in one 항 to another indexed document; "같은 조
+    제2항" is the 항 of the article referred to last ("법 제11조제1항에 따른 고향사랑기금을 같은 조 제2항 각 호의 목적에")."""
+    found = list(all_references(text, own, names, resolver))
+    for m in SAME_ARTICLE.finditer(text):
+        last = max((r for r in found if r[3] <= m.start()), key=lambda r: r[3], default=None)
+        if last and not BARE_ARTICLE.search(text, last[3], m.start()):  # "제5조에 따른 … 같은 조": its own article
+            found.append((last[0], f"{article_of(last[1])} 제{m.group('para')}항", m.start(), m.end()))
+    return [r for r in found if r[0] and r[0] != own]
+
+
+def all_references(text: str, own: str, names: dict[str, str | None],
+                   resolver: Resolver) -> Iterable[tuple[str | None, str, int, int]]:
+    """Every reference of one 항 in text order, its own document's and unresolved ones (target None) included."""
     last: str | None = None
     for q in QUALIFIER.finditer(text):
         if q.group("title"):
@@ -169,22 +186,20 @@ def references(text: str, own: str, names: dict[str, str | None], resolver: Reso
         while m:
             article = f"제{m.group('art')}조" + (f"의{m.group('sub')}" if m.group("sub") else "")
             anchor = article + (f" 제{m.group('para')}항" if m.group("para") else "")
-            if target and target != own:
-                yield target, anchor, q.start(), m.end()
+            yield target, anchor, q.start(), m.end()
             pos = m.end()
             more = MORE.match(text, pos)
             if not more:
                 break
             if more.group(0).strip() == "부터":  # "제5조부터 제8조까지": the articles between count too
                 last_ref = REF.match(text, more.end())
-                if last_ref and target and target != own and text.startswith("까지", last_ref.end()):
+                if last_ref and text.startswith("까지", last_ref.end()):
                     for n in range(int(m.group("art")) + 1, min(int(last_ref.group("art")), int(m.group("art")) + 40)):
                         yield target, f"제{n}조", q.start(), last_ref.end() + 2
             pos = more.end()
             para = MORE_PARA.match(text, pos)
             if para and article and not text.startswith("조", para.end()):
-                if target and target != own:
-                    yield target, f"{article} 제{para.group('para')}항", q.start(), para.end()
+                yield target, f"{article} 제{para.group('para')}항", q.start(), para.end()
                 pos = para.end()
                 more = MORE.match(text, pos)
                 if not more:
@@ -204,6 +219,61 @@ def sentence_around(text: str, start: int, end: int, limit: int = 160) -> str:
     right = min(x for x in (text.find("\n", end), text.find(". ", end), len(text)) if x >= 0)
     sentence = re.sub(r"^\s*(?:[①-⑳]|\d+(?:의\d+)?\.|[가-하]\.)\s*", "", text[left:right].strip())
     return sentence if len(sentence) <= limit else sentence[:limit - 1] + "…"
+
+
+def syllable_pairs(text: str) -> set[str]:
+    return {w[i:i + 2] for w in re.findall(r"[가-힣]+", text) for i in range(len(w) - 1)}
+
+
+FILLER_PAIRS = syllable_pairs(" ".join(SUBJECT_FILLER))
+
+
+def delegated_subject(text: str) -> tuple[str, str]:
+    """What a 항 leaves to a lower statute, and its sentence: the sentence up to the delegation ("제1항의 사회봉사를
+    신청할 때에 필요한 서류 및 제출방법에 관한 사항은") and the sentence itself; ("", "") when it delegates nothing."""
+    text = QUOTED.sub("", text)
+    m = DELEGATION.search(text)
+    if not m:
+        return "", ""
+    start = max(text.rfind("\n", 0, m.start()), text.rfind(". ", 0, m.start())) + 1
+    return text[start:m.start()], sentence_around(text, m.start(), m.end())
+
+
+def subject_fit(subject: str, title: str) -> float:
+    """The share of an article title's syllable pairs (filler words out) that a delegated subject holds."""
+    pairs = syllable_pairs(title) - FILLER_PAIRS
+    return len(pairs & syllable_pairs(subject)) / len(pairs) if pairs else 0.0
+
+
+def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[tuple[str, str], str]) -> set[Link]:
+    """A 항 that leaves a detail to a lower statute, named by no lower article: "③ 제1항의 사회봉사를 신청할 때에
+    필요한 서류 및 제출방법에 관한 사항은 대통령령으로 정하되" — the 시행령 article that states the papers writes "법
+    제4조제1항에 따라 사회봉사를 신청하는 사람은 다음 각 호의 서류를" and names ①. Of the articles that implement
+    another 항 of the same article, the one whose title the delegated subject holds best (at least `SUBJECT_MATCH`
+    of it) is the one it delegates to; both directions are added."""
+    down: dict[tuple[str, str], list[Link]] = {}
+    for x in links:
+        if x.relation == "delegates_to":
+            down.setdefault((x.source, article_of(x.anchor)), []).append(x)
+    # a 항 some lower article names ("법 제4조제3항에 따라") has its own; one that only a reference to the whole
+    # article reached ("법 제4조에 따른 사무") does not
+    named = {(x.target, x.target_anchor) for x in links if x.relation == "implements"}
+    added: set[Link] = set()
+    for p in paras:
+        siblings = down.get((p.source, article_of(p.anchor)), ())
+        if not siblings or (p.source, p.anchor) in named or not delegates(p.text):
+            continue
+        subject, sentence = delegated_subject(p.text)
+        fits = {(x.target, x.target_anchor): subject_fit(subject, titles.get((x.target, article_of(x.target_anchor)), ""))
+                for x in siblings}
+        best = max(fits.values())
+        if best < SUBJECT_MATCH:
+            continue
+        for (target, anchor), fit in fits.items():
+            if fit == best:
+                added.add(Link(p.source, p.anchor, "delegates_to", target, anchor, sentence))
+                added.add(Link(target, anchor, "implements", p.source, p.anchor, sentence))
+    return added
 
 
 def extract_links(chunks: list[Chunk]) -> list[Link]:
@@ -234,4 +304,6 @@ def extract_links(chunks: list[Chunk]) -> list[Link]:
             for t in named or delegating or [min(targets, key=lambda t: len(t.anchor))]:
                 back = t.anchor if (named or delegating) else article_of(t.anchor)
                 links.add(Link(target, back, REVERSE[relation], p.source, p.anchor, sentence))
+    titles = {(c.source, article_of(c.anchor)): (c.article_title or "").strip() for c in statutes}
+    links |= sibling_delegations(links, paras, titles)
     return sorted(links, key=lambda x: (x.source, x.anchor, x.relation, x.target, x.target_anchor, x.sentence))

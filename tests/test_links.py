@@ -256,16 +256,86 @@ YOUTH_DECREE = """# 청소년복지 지원법 시행령
 **②** 시장ㆍ군수ㆍ구청장은 제1항에 따라 보호자의 유무와 생활실태를 조사하여야 한다.
 """
 
+FINE_LAW = """# 벌금 미납자의 사회봉사 집행에 관한 특례법
+
+##### 제1조 (목적)
+
+이 법은 벌금 미납자에 대한 노역장 유치를 사회봉사로 대신하여 집행할 수 있는 특례와 절차를 규정함을 목적으로 한다.
+
+##### 제4조 (사회봉사의 신청)
+
+**①** 대통령령으로 정한 금액 범위 내의 벌금형이 확정된 벌금 미납자는 검사의 납부명령일부터 30일 이내에 주거지를 관할하는 지방검찰청의 검사에게 사회봉사를 신청할 수 있다.
+
+**②** 징역 또는 금고와 동시에 벌금을 선고받은 사람은 사회봉사를 신청할 수 없다.
+
+**③** 제1항의 사회봉사를 신청할 때에 필요한 서류 및 제출방법에 관한 사항은 대통령령으로 정하되, 신청서식 및 서식에 적을 내용 등은 법무부령으로 정한다.
+
+##### 제12조 (사회봉사 대상자의 벌금 납입)
+
+**①** 사회봉사 대상자는 사회봉사의 이행을 마치기 전에 벌금의 전부 또는 일부를 낼 수 있다.
+
+**③** 제2항의 사회봉사집행확인서를 제출받은 검사는 미납한 벌금에서 이미 집행한 사회봉사시간에 상응하는 금액을 공제하는 방법으로 남은 벌금을 산정하여 사회봉사 대상자에게 고지한다.
+
+**⑤** 사회봉사 대상자가 미납벌금의 일부를 낸 경우 검사는 법원이 결정한 사회봉사시간에서 이미 납입한 벌금에 상응하는 사회봉사시간을 공제하는 방법으로 남은 사회봉사시간을 다시 산정하여 통보하여야 한다.
+"""
+FINE_DECREE = """# 벌금 미납자의 사회봉사 집행에 관한 특례법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「벌금 미납자의 사회봉사 집행에 관한 특례법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제2조 (사회봉사의 신청과 벌금액)
+
+「벌금 미납자의 사회봉사 집행에 관한 특례법」(이하 "법"이라 한다) 제4조제1항 본문에 따른 벌금형의 금액은 500만원으로 한다.
+
+##### 제3조 (사회봉사 신청에 필요한 서류 및 제출방법)
+
+법 제4조제1항에 따라 사회봉사를 신청하는 사람은 다음 각 호의 서류를 첨부하여 주거지를 관할하는 지방검찰청의 검사에게 신청서를 제출하여야 한다.
+
+  1. 판결문 또는 약식명령서 사본
+  2. 소득금액 증명서
+  3. 재산세 납부증명서
+
+##### 제11조 (미납 벌금액과 남은 사회봉사시간의 산정)
+
+검사가 법 제12조제3항에 따라 사회봉사시간에 상응하는 벌금액을 산정하는 경우 및 같은 조 제5항에 따라 납부한 벌금액에 상응하는 사회봉사시간을 산정하는 경우에는 법원이 해당 사회봉사를 허가할 때에 적용한 벌금액과 사회봉사시간의 비율에 따른다.
+
+##### 제13조 (고유식별정보의 처리)
+
+검사는 다음 각 호의 사무를 수행하기 위하여 불가피한 경우 주민등록번호가 포함된 자료를 처리할 수 있다.
+
+  1. 법 제4조에 따른 사회봉사의 신청에 관한 사무
+  2. 법 제5조에 따른 사회봉사의 청구에 관한 사무
+  3. 법 제12조에 따른 벌금 납입에 관한 사무
+  4. 법 제14조에 따른 사회봉사 허가의 취소에 관한 사무
+"""
+
+
+def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_path):
+    """법 제4조 ③ leaves "신청할 때에 필요한 서류 및 제출방법" to the 시행령, whose 제3조 (titled so) names ① ("법
+    제4조제1항에 따라 … 다음 각 호의 서류"): ③ is linked to 제3조, not to 제2조 (벌금액, also naming ①) nor to the list
+    of tasks 제13조 (which names the whole article). "같은 조 제2항" is the 항 of the article named just before it."""
+    (tmp_path / "fine.md").write_text(FINE_LAW, encoding="utf-8")
+    (tmp_path / "fine_decree.md").write_text(FINE_DECREE, encoding="utf-8")
+    links = links_of(tmp_path)
+    down = {(target, anchor) for source, a, relation, target, anchor in links
+            if source == "fine.md" and a == "제4조 제3항" and relation == "delegates_to"}
+    assert ("fine_decree.md", "제3조") in down and ("fine_decree.md", "제2조") not in down, down
+    assert ("fine_decree.md", "제3조", "implements", "fine.md", "제4조 제3항") in links
+    assert ("fine_decree.md", "제11조", "implements", "fine.md", "제12조 제5항") in links
+    assert ("fine_decree.md", "제11조", "implements", "fine.md", "제12조 제3항") in links
+
 
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Four more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법 and 청소년복지 지원법, each with its
-    시행령) in one index."""
+    """Five more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법 and 벌금 미납자의
+    사회봉사 집행에 관한 특례법, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
                        ("가사근로자법.md", DOMESTIC_LAW), ("가사근로자법_시행령.md", DOMESTIC_DECREE),
-                       ("청소년복지법.md", YOUTH_LAW), ("청소년복지법_시행령.md", YOUTH_DECREE)):
+                       ("청소년복지법.md", YOUTH_LAW), ("청소년복지법_시행령.md", YOUTH_DECREE),
+                       ("벌금미납자법.md", FINE_LAW), ("벌금미납자법_시행령.md", FINE_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -313,6 +383,14 @@ def test_a_line_that_delegates_nothing_is_followed_for_the_figure_it_lacks(excer
     assert answer.answer.index("교원") < answer.answer.index("→ 「청소년복지 지원법 시행령」 제9조 제1항")
     who = excerpts.ask("위기청소년 특별지원은 누가 신청할 수 있나요?")
     assert all(Path(c.source).name == "청소년복지법.md" for c in who.citations), who.answer
+
+
+def test_a_line_that_leaves_its_whole_subject_is_followed_for_it(excerpts):
+    """"… 필요한 서류 및 제출방법에 관한 사항은 대통령령으로 정하되" names the papers asked about and leaves them: the
+    answer goes on to the 시행령's list of papers."""
+    answer = excerpts.ask("벌금 대신 사회봉사를 신청하려면 어떤 서류를 내야 하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("벌금미납자법_시행령.md", "제3조") in cited and "재산세 납부증명서" in answer.answer, answer.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

@@ -27,10 +27,16 @@ FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
 
 
+# the subject itself is left: "… 서류 및 제출방법에 관한 사항은 대통령령으로 정하되"
+SUBJECT_LEFT = re.compile(r"[은는]\s*(?:대통령령|총리령|[가-힣]{1,12}부령)(?:\s*(?:또는|및)\s*[가-힣]{1,12}령)?\s*으로\s*정(?:한다|하되|하며)")
+
+
 def leaves_term(quote: str) -> bool:
-    """The line leaves a term to a lower statute ("대통령령으로 정하는 금액"), not only the manner of doing what it
-    states ("대통령령으로 정하는 바에 따라 30일 이내에 신고"): a figure beside such a term is not the answer."""
-    return any(not term.rstrip().endswith("바") for term in DELEGATED_TERM.findall(quote))
+    """The line leaves a term or its whole subject to a lower statute ("대통령령으로 정하는 금액", "신청할 때에 필요한
+    서류 … 에 관한 사항은 대통령령으로 정하되"), not only the manner of doing what it states ("대통령령으로 정하는 바에
+    따라 30일 이내에 신고"): a figure or kind of thing the line names beside it is not the answer."""
+    return bool(SUBJECT_LEFT.search(quote)) or any(not term.rstrip().endswith("바")
+                                                   for term in DELEGATED_TERM.findall(quote))
 
 
 def authority_levels(quote: str) -> set[int]:
