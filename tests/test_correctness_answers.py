@@ -78,13 +78,15 @@ def test_until_when_a_benefit_lasts_is_not_a_deadline(question, lasts):
 
 def test_a_unit_asked_by_name_is_the_unit_of_the_answer():
     """"몇 개월부터" is answered by "월령 2개월 이상", not by the "30일 이내" of the article beside it; "몇 년" may be
-    answered in 개월; "기간" in any unit."""
+    answered in 개월; "기간" in any unit; "몇 시간" in 시간."""
     def stated(question: str, line: str) -> bool:
         return any(p.search(line) for p in answer_patterns(question))
     assert stated("강아지는 몇 개월부터 등록해야 하나요?", "월령 2개월 이상인 개")
     assert not stated("강아지는 몇 개월부터 등록해야 하나요?", "소유권을 취득한 날부터 30일 이내에 등록해야 한다")
     assert stated("최대 몇 년까지 받을 수 있나요?", "18개월의 범위에서 연장할 수 있다")
     assert stated("지원 기간은 어떻게 되나요?", "지원기간은 90일 이내로 한다")
+    assert stated("하루에 최대 몇 시간까지 할 수 있나요?", "1일 총 13시간을 초과할 수 없다")
+    assert not stated("하루에 최대 몇 시간까지 할 수 있나요?", "신청일부터 30일 이내에 결정해야 한다")
 
 
 def test_how_long_and_how_often_are_not_how_much():

@@ -270,6 +270,10 @@ FINE_LAW = """# 벌금 미납자의 사회봉사 집행에 관한 특례법
 
 **③** 제1항의 사회봉사를 신청할 때에 필요한 서류 및 제출방법에 관한 사항은 대통령령으로 정하되, 신청서식 및 서식에 적을 내용 등은 법무부령으로 정한다.
 
+##### 제10조 (사회봉사의 집행)
+
+**②** 사회봉사는 1일 9시간을 넘겨 집행할 수 없다. 다만, 사회봉사의 내용상 연속집행의 필요성이 있어 보호관찰관이 승낙하고 사회봉사 대상자가 분명히 동의한 경우에만 연장하여 집행할 수 있다.
+
 ##### 제12조 (사회봉사 대상자의 벌금 납입)
 
 **①** 사회봉사 대상자는 사회봉사의 이행을 마치기 전에 벌금의 전부 또는 일부를 낼 수 있다.
@@ -295,6 +299,12 @@ FINE_DECREE = """# 벌금 미납자의 사회봉사 집행에 관한 특례법 �
   1. 판결문 또는 약식명령서 사본
   2. 소득금액 증명서
   3. 재산세 납부증명서
+
+##### 제8조 (집행시간)
+
+**①** 사회봉사는 평일 주간에 집행하는 것을 원칙으로 한다.
+
+**②** 법 제10조제2항 단서에 따라 1일 9시간을 넘겨 사회봉사를 집행하는 경우에도 1일 총 13시간을 초과할 수 없다.
 
 ##### 제11조 (미납 벌금액과 남은 사회봉사시간의 산정)
 
@@ -391,6 +401,15 @@ def test_a_line_that_leaves_its_whole_subject_is_followed_for_it(excerpts):
     answer = excerpts.ask("벌금 대신 사회봉사를 신청하려면 어떤 서류를 내야 하나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("벌금미납자법_시행령.md", "제3조") in cited and "재산세 납부증명서" in answer.answer, answer.answer
+
+
+def test_a_line_whose_exception_a_decree_bounds_is_followed_for_the_bound(excerpts):
+    """법 제10조 ② states 9시간 "다만, … 연장하여 집행할 수 있다"; 시행령 제8조 ② bounds that exception ("법
+    제10조제2항 단서에 따라 … 1일 총 13시간을 초과할 수 없다"): asked the most hours a day, both are quoted."""
+    answer = excerpts.ask("벌금 대신 하는 사회봉사는 하루에 최대 몇 시간까지 할 수 있나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert cited[0] == ("벌금미납자법.md", "제10조 제2항"), cited
+    assert ("벌금미납자법_시행령.md", "제8조 제2항") in cited and "13시간" in answer.answer, answer.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

@@ -25,6 +25,7 @@ DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)�
 FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|규칙)으로\s*정하는[^\"”]*[\"”]\s*(?:이)?란")
 # "제1항에 따른", "제1항 및 제2항": 항 of the same article (not "법 제4조제1항", whose 항 follows a 조)
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
+PROVISO = re.compile(r"제\d+항\s*단서")  # "법 제10조제2항 단서에 따라": the line details an exception
 
 
 # the subject itself is left: "… 서류 및 제출방법에 관한 사항은 대통령령으로 정하되"
@@ -112,11 +113,15 @@ class Chain:
             if not delegates(quote):
                 # a line that leaves nothing to a lower statute, but which one names as the 항 it carries out ("법
                 # 제15조제1항에 따른 선정신청을 받은 경우에는 … 30일 이내에"): followed only for the figure the question
-                # asks for and the line lacks
+                # asks for and the line lacks,
+                # asked; and a line whose exception ("다만, … 연장하여 집행할 수 있다") a lower line bounds ("법
+                # 제10조제2항 단서에 따라 … 1일 총 13시간을 초과할 수 없다") is followed for that bound
                 states = self.selector.states_figure
-                found = None if states(question, quote) else \
+                excepted = states(question, quote) and "다만" in quote
+                found = None if states(question, quote) and not excepted else \
                     self.best_line(terms, question, step.citation, ("delegates_to",))
                 if found is not None and states(question, found[0].citation.quote) \
+                        and (not excepted or PROVISO.search(found[0].citation.quote)) \
                         and found[0].score >= self.line_score(terms, question, step):
                     out.append(found)
                 break
