@@ -320,6 +320,37 @@ FINE_DECREE = """# 벌금 미납자의 사회봉사 집행에 관한 특례법 �
   4. 법 제14조에 따른 사회봉사 허가의 취소에 관한 사무
 """
 
+PETITION_LAW = """# 청원법
+
+##### 제1조 (목적)
+
+이 법은 국민이 불편 없이 청원권을 행사할 수 있도록 청원 절차를 규정함을 목적으로 한다.
+
+##### 제22조 (이의신청)
+
+**①** 청원인은 공개 부적합 결정 통지를 받은 날 또는 제21조에 따른 처리기간이 경과한 날부터 30일 이내에 청원기관의 장에게 문서로 이의신청을 할 수 있다.
+
+**②** 청원기관의 장은 이의신청을 받은 날부터 15일 이내에 이의신청에 대하여 인용 여부를 결정하고, 그 결과를 청원인에게 지체 없이 알려야 한다.
+
+**③** 제1항에 따른 이의신청의 절차 및 방법 등 필요한 사항은 대통령령으로 정한다.
+"""
+PETITION_DECREE = """# 청원법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「청원법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제17조 (이의신청의 절차 및 방법)
+
+**①** 법 제22조제1항에 따라 이의신청을 하려는 청원인은 이의신청서에 이의신청의 취지와 이유를 분명히 밝히고 필요한 자료를 첨부하여 청원기관의 장에게 제출해야 한다.
+
+**②** 제1항에 따른 이의신청서는 청원기관에 직접 제출하거나 우편, 팩스 또는 온라인청원시스템을 통해 제출할 수 있다.
+
+##### 제18조 (이의신청 결과의 통지)
+
+청원기관의 장은 이의신청에 대한 인용 여부를 결정했을 때에는 법 제22조제2항에 따라 그 결과와 이유를 문서(전자문서를 포함한다)로 청원인에게 통지해야 한다.
+"""
+
 
 def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_path):
     """법 제4조 ③ leaves "신청할 때에 필요한 서류 및 제출방법" to the 시행령, whose 제3조 (titled so) names ① ("법
@@ -338,14 +369,15 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
 
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Five more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법 and 벌금 미납자의
-    사회봉사 집행에 관한 특례법, each with its 시행령) in one index."""
+    """Six more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
+    집행에 관한 특례법 and 청원법, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
                        ("가사근로자법.md", DOMESTIC_LAW), ("가사근로자법_시행령.md", DOMESTIC_DECREE),
                        ("청소년복지법.md", YOUTH_LAW), ("청소년복지법_시행령.md", YOUTH_DECREE),
-                       ("벌금미납자법.md", FINE_LAW), ("벌금미납자법_시행령.md", FINE_DECREE)):
+                       ("벌금미납자법.md", FINE_LAW), ("벌금미납자법_시행령.md", FINE_DECREE),
+                       ("청원법.md", PETITION_LAW), ("청원법_시행령.md", PETITION_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -410,6 +442,14 @@ def test_a_line_whose_exception_a_decree_bounds_is_followed_for_the_bound(excerp
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert cited[0] == ("벌금미납자법.md", "제10조 제2항"), cited
     assert ("벌금미납자법_시행령.md", "제8조 제2항") in cited and "13시간" in answer.answer, answer.answer
+
+
+def test_asked_how_to_apply_the_article_that_says_what_to_hand_in_leads(excerpts):
+    """"이의신청을 하려면 무엇을 적어서 내야?" shares 이의신청·결과 with 제18조 (결과의 통지); 제17조 ① says who hands
+    which paper in to whom, the kind of line the question asks for, and leads."""
+    answer = excerpts.ask("청원 결과에 이의신청을 하려면 무엇을 적어서 내야 하나요?")
+    assert (Path(answer.hits[0].chunk.source).name, answer.hits[0].chunk.anchor) == ("청원법_시행령.md", "제17조")
+    assert "이의신청서에" in answer.answer, answer.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

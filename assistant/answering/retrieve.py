@@ -17,7 +17,7 @@ from ..index.keyword import ARTICLE_REF, KoreanTokenizer, answer_patterns, share
 from ..index.links import StatuteLinks
 from ..index.store import check_manifest, live_generation, read_dense, read_docstore, read_keyword, read_manifest
 from ..settings import Settings
-from .asked import asked_sections, in_asked_section
+from .asked import APPLYING_SECTIONS, PAPERS_SECTIONS, asked_sections, in_asked_section, states_asked_procedure
 from .memory import article_key
 from .ranker import RankingSignals
 
@@ -401,11 +401,16 @@ class Retriever:
 
     def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
         """1 when the question asks for a number of a kind (days, age, period, amount, count) and the chunk states
-        one: of two articles on the same subject, the one with the figure is the one that answers."""
+        one, or asks how to apply or which papers and a line of the chunk says who hands what in to whom: of two
+        articles on the same subject, the one that states the asked kind is the one that answers."""
         wanted = answer_patterns(question)
-        if not wanted:
-            return dict.fromkeys(rows, 0.0)
-        return {r: float(any(a.search(self.index.chunks[r].text) for a in wanted)) for r in rows}
+        if wanted:
+            return {r: float(any(a.search(self.index.chunks[r].text) for a in wanted)) for r in rows}
+        if asked_sections(question) in (APPLYING_SECTIONS, PAPERS_SECTIONS):
+            # asked how to apply or which papers: a chunk with a line saying who hands what in to whom
+            return {r: float(any(states_asked_procedure(question, line)
+                                 for line in self.index.chunks[r].text.split("\n")[1:])) for r in rows}
+        return dict.fromkeys(rows, 0.0)
 
     def article_refs(self, question: str, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """'의료급여법 제7조' -> the chunks of that article of the document whose title the question names."""
