@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from .structure import line_anchors
 from .types import Chunk
 
+# raised whenever extraction reads links it did not before: an index made by an older one is re-linked by the next
+# ingest, though no document changed (2: a delegation named by no lower article, "같은 조 제N항")
+LINKS_VERSION = 2
 REVERSE = {"implements": "delegates_to", "cites": "cited_by"}
 STATUTE_TYPES = ("law", "rule", "ordinance")
 LEVELS = {"법률": 0, "시행령": 1, "시행규칙": 2}

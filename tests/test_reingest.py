@@ -1,6 +1,7 @@
 """Re-ingestion admins can trust: incremental, idempotent, crash-safe, with a change report and history."""
 from __future__ import annotations
 
+import json
 import random
 import shutil
 import signal
@@ -13,7 +14,8 @@ import pytest
 
 from assistant import Assistant
 from assistant.index.history import History
-from assistant.index.store import IndexFolder, check_consistency
+from assistant.index.store import IndexFolder, check_consistency, read_manifest, write_manifest
+from ingest.links import LINKS_VERSION
 
 from .conftest import ROOT, cli_env
 
@@ -81,6 +83,24 @@ def test_second_run_is_all_unchanged_and_writes_nothing(assistant, corpus_copy, 
     assert again.embedded == 0 and again.generation == first.generation
     dry = bot.ingest(dry_run=True)
     assert dry.dry_run and dry.generation == first.generation
+
+
+def test_links_from_an_older_extractor_are_remade_though_no_document_changed(assistant, tmp_path):
+    """A generation whose links an older extraction read (its manifest says so) is re-linked by the next ingest:
+    the new generation's links are what this version reads, and nothing is embedded again."""
+    family = tmp_path / "family"
+    shutil.copytree(ROOT / "tests" / "statute_family", family)
+    bot = fresh_assistant(assistant, tmp_path / "ix", family)
+    first = bot.ingest()
+    gen = bot.settings.index_dir / first.generation
+    manifest = read_manifest(gen)
+    assert manifest["links_version"] == LINKS_VERSION
+    (gen / "links.json").write_text("[]", encoding="utf-8")
+    write_manifest(gen, manifest | {"links_version": LINKS_VERSION - 1})  # sealed again: an intact older index
+    again = bot.ingest()
+    assert again.generation != first.generation and again.embedded == 0
+    links = json.loads((bot.settings.index_dir / again.generation / "links.json").read_text(encoding="utf-8"))
+    assert links, "the re-linked generation has the links this version reads"
 
 
 def test_keep_missing_and_single_files_do_not_delete(assistant, corpus_copy, tmp_path):

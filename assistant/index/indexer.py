@@ -20,6 +20,7 @@ import numpy as np
 
 from ingest import Chunk, load_documents
 from ingest.diff import article_diff
+from ingest.links import LINKS_VERSION
 
 from ..errors import IndexDamaged, IndexMissing
 from ..settings import Settings
@@ -221,6 +222,7 @@ class Indexer:
 
     def _compatible(self, manifest: dict) -> bool:
         return (manifest.get("chunker_version") == CHUNKER_VERSION and manifest.get("format_version") == FORMAT_VERSION
+                and manifest.get("links_version") == LINKS_VERSION
                 and manifest.get("embedding", {}).get("model") == self.embedder.model_id)
 
     @staticmethod
@@ -312,6 +314,7 @@ class Indexer:
                           "library": self.embedder.library, "backend": self.embedder.backend,
                           "weights_sha256": self.embedder.weights_sha256()},
             "chunker_version": CHUNKER_VERSION, "chunk_max_chars": self.settings.chunk_max_chars,
+            "links_version": LINKS_VERSION,
             "keyword": {"tokenizer": TOKENIZER_VERSION, "scoring": "bm25"},
             "dense_index": dense_kind,
             "packages": package_versions(), "argv": sys.argv[1:3],
