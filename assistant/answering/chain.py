@@ -26,10 +26,9 @@ FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|
 # "제1항에 따른", "제1항 및 제2항": 항 of the same article (not "법 제4조제1항", whose 항 follows a 조)
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
 PROVISO = re.compile(r"제\d+항\s*단서")  # "법 제10조제2항 단서에 따라": the line details an exception
-
-
 # the subject itself is left: "… 서류 및 제출방법에 관한 사항은 대통령령으로 정하되"
-SUBJECT_LEFT = re.compile(r"[은는]\s*(?:대통령령|총리령|[가-힣]{1,12}부령)(?:\s*(?:또는|및)\s*[가-힣]{1,12}령)?\s*으로\s*정(?:한다|하되|하며)")
+SUBJECT_LEFT = re.compile(r"[은는]\s*(?:[가-힣]{1,15}(?:규칙|령)\s*(?:,|ㆍ|및|또는)\s*)*"
+                          r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:\s*(?:또는|및)\s*[가-힣]{1,12}령)?\s*으로\s*정(?:한다|하되|하며)")
 
 
 def leaves_term(quote: str) -> bool:
@@ -113,9 +112,9 @@ class Chain:
             if not delegates(quote):
                 # a line that leaves nothing to a lower statute, but which one names as the 항 it carries out ("법
                 # 제15조제1항에 따른 선정신청을 받은 경우에는 … 30일 이내에"): followed only for the figure the question
-                # asks for and the line lacks,
-                # asked; and a line whose exception ("다만, … 연장하여 집행할 수 있다") a lower line bounds ("법
-                # 제10조제2항 단서에 따라 … 1일 총 13시간을 초과할 수 없다") is followed for that bound
+                # asks for and the line lacks — or, when the line states it with an exception ("다만, … 연장하여 집행할
+                # 수 있다"), for the bound a lower line puts on that exception ("법 제10조제2항 단서에 따라 … 1일 총
+                # 13시간을 초과할 수 없다")
                 states = self.selector.states_figure
                 excepted = states(question, quote) and "다만" in quote
                 found = None if states(question, quote) and not excepted else \
