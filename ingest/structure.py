@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from .types import Page
 
 CIRCLED = "①②③④⑤⑥⑦⑧⑨⑩⑪⑫⑬⑭⑮⑯⑰⑱⑲⑳"
-ARTICLE_RE = re.compile(r"^제(\d+)조(?:의(\d+))?\s*(?:\(([^()]{0,60})\)|【([^】]{0,60})】)?\s*(.*)$")
+# "제4조(사회봉사의 신청)", "제4조 ((사회봉사의 신청))" (some exports double the parentheses), "제4조【…】"
+ARTICLE_RE = re.compile(r"^제(\d+)조(?:의(\d+))?\s*(?:\(\(?([^()]{0,60})\)?\)|【([^】]{0,60})】)?\s*(.*)$")
 CHAPTER_RE = re.compile(r"^제\d+(?:장|편|절|관)(?:의\d+)?(?:\s+.{1,40})?$")
 ADDENDA_RE = re.compile(r"^부\s*칙(?:\s*\(([^)]*)\))?\s*(?:<([^>]*)>)?\s*$")
 ANNEX_RE = re.compile(r"^\[?(별표|별지)\s*(제?\s*\d+(?:의\d+)?\s*호?)?")

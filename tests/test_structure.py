@@ -72,6 +72,15 @@ def test_markdown_escapes_are_read_as_the_characters_they_escape():
                                                "제7조 제1항 제5호"]
 
 
+def test_a_doubled_parenthesis_title_is_the_articles_title():
+    """Some exports write "##### 제4조 ((사회봉사의 신청))": the title is 사회봉사의 신청, not a line of the text."""
+    text = ("# 테스트법\n\n##### 제1조 ((목적))\n\n이 법은 목적을 정한다.\n\n"
+            "##### 제4조 ((사회봉사의 신청))\n\n**①** 벌금 미납자는 사회봉사를 신청할 수 있다.\n")
+    section = parse(text, "law_테스트법.md").sections[1]
+    assert (section.anchor, section.title) == ("제4조", "사회봉사의 신청")
+    assert [x.text for x in section.lines] == ["① 벌금 미납자는 사회봉사를 신청할 수 있다."]
+
+
 def test_long_article_splits_at_paragraphs_and_repeats_heading():
     items = "\n".join(f"{i}. 지원 항목 {i}에 관한 상세한 설명을 여기에 길게 적는다." * 3 for i in range(1, 12))
     text = f"제5조(지원 내용) ① 시장은 다음 각 호를 지원한다.\n{items}\n② 지원 금액은 예산의 범위에서 정한다.\n"
