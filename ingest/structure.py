@@ -71,8 +71,14 @@ class Outline:
 MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 
+# an image the export left as a tag (a table or formula drawn as a picture): nothing a reader can quote, and a link
+# out of the building
+IMAGE_TAG = re.compile(r"<img\b[^>]*>|</img>", re.IGNORECASE)
+
+
 def clean_line(text: str) -> str:
-    text = text.replace("\u00a0", " ").replace("\u3000", " ").strip()
+    text = text.replace("\u00a0", " ").replace("\u3000", " ")
+    text = IMAGE_TAG.sub(" ", text).strip()
     text = re.sub(r"\*\*([^*]+)\*\*", r"\1", text)  # **①** -> ①
     return MARKDOWN_ESCAPE.sub(r"\1", text)
 

@@ -81,6 +81,16 @@ def test_a_doubled_parenthesis_title_is_the_articles_title():
     assert [x.text for x in section.lines] == ["① 벌금 미납자는 사회봉사를 신청할 수 있다."]
 
 
+def test_image_tags_are_not_text():
+    """An export's image tags (a table drawn as a picture) are neither quoted nor a link out: the text around them
+    stays, a line that held only the tag goes."""
+    text = ("# 테스트법 시행령\n\n##### 제1조 (목적)\n\n이 영은 목적을 정한다.\n\n##### 제13조 (지원 기준)\n\n"
+            "**①** 다음 표의 기준에 따라 지원한다. <img src=\"http://www.law.go.kr/flDownload.do?flSeq=1\" alt=\"img1\" >\n\n"
+            "<img id=\"143984185\"></img>\n\n**②** 지원 금액은 예산의 범위에서 정한다.\n")
+    lines = [x.text for x in parse(text, "decree_테스트법_시행령.md").sections[1].lines]
+    assert lines == ["① 다음 표의 기준에 따라 지원한다.", "② 지원 금액은 예산의 범위에서 정한다."], lines
+
+
 def test_long_article_splits_at_paragraphs_and_repeats_heading():
     items = "\n".join(f"{i}. 지원 항목 {i}에 관한 상세한 설명을 여기에 길게 적는다." * 3 for i in range(1, 12))
     text = f"제5조(지원 내용) ① 시장은 다음 각 호를 지원한다.\n{items}\n② 지원 금액은 예산의 범위에서 정한다.\n"

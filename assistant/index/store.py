@@ -33,7 +33,7 @@ from .integrity import (MANIFEST, cache_check, check_generation, checked, genera
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 2  # 2: statute links (links.json) in every generation
 # 2: one welfare field to a chunk, PDF lines unwrapped; 3: Markdown escapes read ("4의2\." is 제4호의2);
-# 4: "제4조 ((제목))" read as the article's title
+# 4: "제4조 ((제목))" read as the article's title, <img> tags dropped
 CHUNKER_VERSION = "structure-4"
 CHUNK_FIELDS = [f.name for f in fields(Chunk)]
 DOC_COLUMNS = ["doc_id", "source", "title", "doc_type", "effective_date", "department", "audience",
