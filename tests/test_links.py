@@ -351,6 +351,31 @@ PETITION_DECREE = """# 청원법 시행령
 청원기관의 장은 이의신청에 대한 인용 여부를 결정했을 때에는 법 제22조제2항에 따라 그 결과와 이유를 문서(전자문서를 포함한다)로 청원인에게 통지해야 한다.
 """
 
+ARTS_LAW = """# 장애예술인 문화예술 활동 지원에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 장애예술인의 문화예술 활동을 지원함을 목적으로 한다.
+
+##### 제12조 (장애예술인의 문화시설 접근성 제고)
+
+**①** 국가와 지방자치단체는 장애예술인이 문화예술 활동에 어려움이 없도록 공연장 등 문화시설의 개선을 위하여 노력하여야 한다.
+
+**②** 국가와 지방자치단체는 대통령령으로 정하는 바에 따라 장애예술인의 문화시설 접근성 개선에 필요한 비용의 전부 또는 일부를 문화시설 사업자 등에게 지원할 수 있다.
+"""
+ARTS_DECREE = """# 장애예술인 문화예술 활동 지원에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「장애예술인 문화예술 활동 지원에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제6조 (문화시설 접근성 개선에 필요한 비용의 지원)
+
+**①** 법 제12조제2항에 따른 장애예술인의 문화시설 접근성 개선에 필요한 비용은 장애예술인이 문화예술 활동을 안전하고 원활하게 할 수 있도록 문화시설을 개선하는 데 드는 비용으로 한다.
+
+**②** 법 제12조제2항에 따라 지원을 받으려는 자는 문화체육관광부장관이나 지방자치단체의 장에게 문화체육관광부령으로 정하는 지원신청서를 제출해야 한다.
+"""
+
 
 def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_path):
     """법 제4조 ③ leaves "신청할 때에 필요한 서류 및 제출방법" to the 시행령, whose 제3조 (titled so) names ① ("법
@@ -369,15 +394,16 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
 
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Six more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
-    집행에 관한 특례법 and 청원법, each with its 시행령) in one index."""
+    """Seven more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
+    집행에 관한 특례법, 청원법 and 장애예술인 문화예술 활동 지원법, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
                        ("가사근로자법.md", DOMESTIC_LAW), ("가사근로자법_시행령.md", DOMESTIC_DECREE),
                        ("청소년복지법.md", YOUTH_LAW), ("청소년복지법_시행령.md", YOUTH_DECREE),
                        ("벌금미납자법.md", FINE_LAW), ("벌금미납자법_시행령.md", FINE_DECREE),
-                       ("청원법.md", PETITION_LAW), ("청원법_시행령.md", PETITION_DECREE)):
+                       ("청원법.md", PETITION_LAW), ("청원법_시행령.md", PETITION_DECREE),
+                       ("장애예술인법.md", ARTS_LAW), ("장애예술인법_시행령.md", ARTS_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -450,6 +476,16 @@ def test_asked_how_to_apply_the_article_that_says_what_to_hand_in_leads(excerpts
     answer = excerpts.ask("청원 결과에 이의신청을 하려면 무엇을 적어서 내야 하나요?")
     assert (Path(answer.hits[0].chunk.source).name, answer.hits[0].chunk.anchor) == ("청원법_시행령.md", "제17조")
     assert "이의신청서에" in answer.answer, answer.answer
+
+
+def test_asked_where_to_apply_an_unquoted_delegating_line_leads_to_the_decree_that_says(excerpts):
+    """"경사로 설치 비용을 지원받으려면 어디에 신청?" quotes 제12조 ① (공연장 … 개선); ② (not quoted) leaves the
+    support to the 시행령 ("대통령령으로 정하는 바에 따라 … 비용 … 지원할 수 있다"), whose 제6조 ② says where to hand
+    in the application: both follow ①."""
+    answer = excerpts.ask("공연장에 장애예술인을 위한 경사로를 설치하는 비용을 지원받으려면 어디에 신청하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert cited[:2] == [("장애예술인법.md", "제12조 제1항"), ("장애예술인법.md", "제12조 제2항")], cited
+    assert ("장애예술인법_시행령.md", "제6조 제2항") in cited and "지원신청서를 제출" in answer.answer, answer.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

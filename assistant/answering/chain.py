@@ -88,13 +88,41 @@ class Chain:
             if steps and (best is None or own > best[0]):
                 best = (own, i, steps)
         if best is None:
-            return evidence, []
+            return self.unquoted_delegation(terms, question, evidence)
         _, i, steps = best
         followed = [dataclasses.replace(step, link="delegates_to") for step, _ in steps]
         end = i + 1
         while end < len(evidence) and evidence[end].citation.is_under(evidence[i].citation):
             end += 1  # after the line's own 호: the detail reads after what it details
         return evidence[:end] + followed + evidence[end:], [hit for _, hit in steps]
+
+    def unquoted_delegation(self, terms: dict[str, float], question: str,
+                            evidence: list[Evidence]) -> tuple[list[Evidence], list[Hit]]:
+        """Asked for a figure or a procedure that no quoted line states and none leads to: another line of the lead's
+        article may leave it to a lower statute ("공연장 등 문화시설의 개선" is quoted; "② … 대통령령으로 정하는 바에
+        따라 … 비용의 전부 또는 일부를 … 지원할 수 있다" is not, and 시행령 제6조 ② says where to apply). That line and
+        the lower line it leads to that states the asked kind follow the quoted ones."""
+        if any(self.selector.typed(question, e.citation.quote) for e in evidence):
+            return evidence, []  # the asked kind is quoted
+        lead = evidence[0].citation
+        quoted = {e.citation.anchor for e in evidence if e.citation.source == lead.source}
+        # the line must hold the question as a quoted one might (the selector's 60 % of the best): "확인 절차와 그 밖에
+        # 필요한 사항은 … 대통령령으로 정한다" beside "구비서류의 제출을 요구할 수 없으며" is not what was asked
+        least = 0.6 * max(self.line_score(terms, question, e) for e in evidence)
+        best: tuple[float, Evidence, Hit, tuple[Evidence, Hit]] | None = None
+        for hit, pos, anchor, quote in self.article_lines(lead.source, article_of(lead.anchor)):
+            if anchor in quoted or not delegates(quote) or self.selector.line_fit(terms, question, quote) < least:
+                continue
+            c = hit.chunk
+            line = Citation(c.source, c.title, anchor, c.page, quote)
+            found = self.best_line(terms, question, line, ("delegates_to",), asked_kind=True)
+            if found is not None and (best is None or found[0].score > best[0]):
+                best = (found[0].score, Evidence(line, self.selector.line_fit(terms, question, quote), 0, pos), hit,
+                        found)
+        if best is None:
+            return evidence, []
+        _, line, hit, (detail, detail_hit) = best
+        return evidence + [line, dataclasses.replace(detail, link="delegates_to")], [hit, detail_hit]
 
     def lead_states_figure(self, question: str, item: Evidence, evidence: list[Evidence]) -> bool:
         """The quoted line a 호 stands under states the figure the question asks for."""
@@ -172,10 +200,11 @@ class Chain:
             x.relation != "delegates_to" or not self.index.links.is_list(x.target, x.target_anchor))]
 
     def best_line(self, terms: dict[str, float], question: str, citation: Citation,
-                  relations: tuple[str, ...]) -> tuple[Evidence, Hit] | None:
-        """The line of a linked article (within the 항 the link names) that best covers the question. A detail line
-        is preferred in the statute the delegation names (대통령령: the 시행령; ○○부령: the 시행규칙) and where it
-        defines the very term left open ("보건복지부령으로 정하는 서류"란)."""
+                  relations: tuple[str, ...], asked_kind: bool = False) -> tuple[Evidence, Hit] | None:
+        """The line of a linked article (within the 항 the link names) that best covers the question (`asked_kind`:
+        of those that state the kind of figure or procedure asked). A detail line is preferred in the statute the
+        delegation names (대통령령: the 시행령; ○○부령: the 시행규칙) and where it defines the very term left open
+        ("보건복지부령으로 정하는 서류"란)."""
         best: tuple[float, Evidence, Hit] | None = None
         named = authority_levels(citation.quote)
         terms_left = set(DELEGATED_TERM.findall(citation.quote))
@@ -183,7 +212,8 @@ class Chain:
             within = link.target_anchor
             level = level_of(self.index.links.titles.get(link.target, ""), "law")[1]
             for hit, pos, anchor, quote in self.article_lines(link.target, article_of(within)):
-                if anchor != within and not anchor.startswith(within + " "):
+                if anchor != within and not anchor.startswith(within + " ") \
+                        or asked_kind and not self.selector.typed(question, quote):
                     continue
                 score = self.selector.line_fit(terms, question, quote)
                 score += 0.5 if level in named else 0.0
