@@ -264,9 +264,11 @@ def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[t
     added: set[Link] = set()
     for p in paras:
         siblings = down.get((p.source, article_of(p.anchor)), ())
-        if not siblings or (p.source, p.anchor) in named or not delegates(p.text):
+        if not siblings or (p.source, p.anchor) in named:
             continue
         subject, sentence = delegated_subject(p.text)
+        if not sentence:
+            continue  # it delegates nothing
         fits = {(x.target, x.target_anchor): subject_fit(subject, titles.get((x.target, article_of(x.target_anchor)), ""))
                 for x in siblings}
         best = max(fits.values())

@@ -97,6 +97,11 @@ APPLYING = re.compile(r"제출(?:하여야|해야|할\s*수\s*있|한다)|신청
 PAPERS = re.compile(r"서류|증명서|등본|사본|첨부")
 
 
+def asks_procedure(question: str) -> bool:
+    """The question asks how or where to apply, or which papers to hand in."""
+    return asked_sections(question) in (APPLYING_SECTIONS, PAPERS_SECTIONS)
+
+
 def states_asked_procedure(question: str, line: str) -> bool:
     """Asked how or where to apply ("어떻게 신청하나요?"), a line that says who hands what in to whom answers before
     the lines on what the benefit covers or what the office does next; asked which papers ("무슨 서류를 내야"), a line

@@ -111,14 +111,14 @@ class Chain:
         least = 0.6 * max(self.line_score(terms, question, e) for e in evidence)
         best: tuple[float, Evidence, Hit, tuple[Evidence, Hit]] | None = None
         for hit, pos, anchor, quote in self.article_lines(lead.source, article_of(lead.anchor)):
-            if anchor in quoted or not delegates(quote) or self.selector.line_fit(terms, question, quote) < least:
+            fit = self.selector.line_fit(terms, question, quote) if anchor not in quoted and delegates(quote) else -1.0
+            if fit < least:
                 continue
             c = hit.chunk
             line = Citation(c.source, c.title, anchor, c.page, quote)
             found = self.best_line(terms, question, line, ("delegates_to",), asked_kind=True)
             if found is not None and (best is None or found[0].score > best[0]):
-                best = (found[0].score, Evidence(line, self.selector.line_fit(terms, question, quote), 0, pos), hit,
-                        found)
+                best = (found[0].score, Evidence(line, fit, 0, pos), hit, found)
         if best is None:
             return evidence, []
         _, line, hit, (detail, detail_hit) = best
@@ -144,8 +144,9 @@ class Chain:
                 # 수 있다"), for the bound a lower line puts on that exception ("법 제10조제2항 단서에 따라 … 1일 총
                 # 13시간을 초과할 수 없다")
                 states = self.selector.states_figure
-                excepted = states(question, quote) and "다만" in quote
-                found = None if states(question, quote) and not excepted else \
+                stated = states(question, quote)
+                excepted = stated and "다만" in quote
+                found = None if stated and not excepted else \
                     self.best_line(terms, question, step.citation, ("delegates_to",))
                 if found is not None and states(question, found[0].citation.quote) \
                         and (not excepted or PROVISO.search(found[0].citation.quote)) \

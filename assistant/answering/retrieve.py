@@ -17,7 +17,7 @@ from ..index.keyword import ARTICLE_REF, KoreanTokenizer, answer_patterns, share
 from ..index.links import StatuteLinks
 from ..index.store import check_manifest, live_generation, read_dense, read_docstore, read_keyword, read_manifest
 from ..settings import Settings
-from .asked import APPLYING_SECTIONS, PAPERS_SECTIONS, asked_sections, in_asked_section, states_asked_procedure
+from .asked import asked_sections, asks_procedure, in_asked_section, states_asked_procedure
 from .memory import article_key
 from .ranker import RankingSignals
 
@@ -406,7 +406,7 @@ class Retriever:
         wanted = answer_patterns(question)
         if wanted:
             return {r: float(any(a.search(self.index.chunks[r].text) for a in wanted)) for r in rows}
-        if asked_sections(question) in (APPLYING_SECTIONS, PAPERS_SECTIONS):
+        if asks_procedure(question):
             # asked how to apply or which papers: a chunk with a line saying who hands what in to whom
             return {r: float(any(states_asked_procedure(question, line)
                                  for line in self.index.chunks[r].text.split("\n")[1:])) for r in rows}
