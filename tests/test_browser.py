@@ -384,6 +384,7 @@ def test_review_queue_label_and_regression_in_a_real_browser(assistant, tmp_path
             [label] = [json.loads(x) for x in (tmp_path / "feedback" / "labels.jsonl").read_text("utf-8").splitlines()]
             assert label["question"] == question and label["anchor"] == "제7조" and label["labelled_by"] == "김검토"
             assert label["doc"].endswith("가온시_노인복지_증진_조례.md") and label["kind"] == "fact"
+            settle(page)  # a click while the save's rerun is still drawing lands on a button about to be replaced
             page.get_by_role("button", name="지금 평가").click()
             shown("평가를 마쳤습니다: 라벨 1개 · recall@1 1.000")
             expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=30_000)
