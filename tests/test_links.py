@@ -376,6 +376,58 @@ ARTS_DECREE = """# 장애예술인 문화예술 활동 지원에 관한 법률 �
 **②** 법 제12조제2항에 따라 지원을 받으려는 자는 문화체육관광부장관이나 지방자치단체의 장에게 문화체육관광부령으로 정하는 지원신청서를 제출해야 한다.
 """
 
+ASSEMBLY_LAW = """# 집회 및 시위에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 적법한 집회 및 시위를 최대한 보장하고 위법한 시위로부터 국민을 보호함을 목적으로 한다.
+
+##### 제6조 (옥외집회 및 시위의 신고 등)
+
+**①** 옥외집회나 시위를 주최하려는 자는 그에 관한 다음 각 호의 사항 모두를 적은 신고서를 옥외집회나 시위를 시작하기 720시간 전부터 48시간 전에 관할 경찰서장에게 제출하여야 한다.
+
+  1. 목적
+  2. 일시(필요한 시간을 포함한다)
+  3. 장소
+  4. 참가 예정인 단체와 인원
+  5. 시위의 경우 그 방법(진로와 약도를 포함한다)
+
+**②** 주최자는 제1항에 따라 신고한 옥외집회 또는 시위를 하지 아니하게 된 경우에는 신고서에 적힌 집회 일시 24시간 전에 그 철회사유 등을 적은 철회신고서를 관할경찰관서장에게 제출하여야 한다.
+
+##### 제8조 (집회 및 시위의 금지 또는 제한 통고)
+
+**⑤** 신고장소가 다른 사람의 주거지역이나 이와 유사한 장소로서 집회나 시위로 사생활의 평온을 뚜렷하게 해칠 우려가 있는 경우로서 그 거주자나 관리자가 시설이나 장소의 보호를 요청하는 경우에는 집회나 시위의 금지 또는 제한을 통고할 수 있다.
+
+##### 제14조 (확성기등 사용의 제한)
+
+**①** 집회 또는 시위의 주최자는 확성기, 북, 징, 꽹과리 등의 기계ㆍ기구를 사용하여 타인에게 심각한 피해를 주는 소음으로서 대통령령으로 정하는 기준을 위반하는 소음을 발생시켜서는 아니 된다.
+
+**②** 관할경찰관서장은 집회 또는 시위의 주최자가 제1항에 따른 기준을 초과하는 소음을 발생시켜 타인에게 피해를 주는 경우에는 그 기준 이하의 소음 유지 또는 확성기등의 사용 중지를 명하거나 확성기등의 일시보관 등 필요한 조치를 할 수 있다.
+"""
+ASSEMBLY_DECREE = """# 집회 및 시위에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「집회 및 시위에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제2조 (시위방법)
+
+「집회 및 시위에 관한 법률」(이하 "법"이라 한다) 제6조제1항제5호에 따른 시위방법은 다음 각 호의 사항을 말한다.
+
+  1. 시위의 대형
+  2. 차량, 확성기, 입간판, 그 밖에 주장을 표시한 시설물의 이용 여부와 그 수
+  3. 구호 제창의 여부
+  4. 진로(출발지, 경유지, 중간 행사지, 도착지 등)
+
+##### 제5조 (주거지역 등에서의 집회 또는 시위의 제한ㆍ금지 요청)
+
+법 제8조제5항에 따른 시설이나 장소의 보호 요청은 주거지역이나 이와 유사한 장소의 거주자나 관리자가 그 이유 등을 명확하게 밝혀 관할 경찰관서장이나 집회 또는 시위의 장소에 있는 경찰공무원에게 서면이나 구두로 하여야 한다. 이 경우 구두로 요청할 때에는 지체 없이 그 이유 등을 명확하게 밝힌 서면을 제출하여야 한다.
+
+##### 제14조 (확성기등의 소음기준)
+
+법 제14조제1항에 따른 확성기등의 소음기준은 별표 2와 같다.
+"""
+
 
 def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_path):
     """법 제4조 ③ leaves "신청할 때에 필요한 서류 및 제출방법" to the 시행령, whose 제3조 (titled so) names ① ("법
@@ -394,8 +446,9 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
 
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Seven more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
-    집행에 관한 특례법, 청원법 and 장애예술인 문화예술 활동 지원법, each with its 시행령) in one index."""
+    """Eight more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
+    집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법 and 집회 및 시위에 관한 법률, each with its 시행령) in one
+    index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
@@ -403,7 +456,8 @@ def excerpts(tmp_path_factory, assistant) -> Assistant:
                        ("청소년복지법.md", YOUTH_LAW), ("청소년복지법_시행령.md", YOUTH_DECREE),
                        ("벌금미납자법.md", FINE_LAW), ("벌금미납자법_시행령.md", FINE_DECREE),
                        ("청원법.md", PETITION_LAW), ("청원법_시행령.md", PETITION_DECREE),
-                       ("장애예술인법.md", ARTS_LAW), ("장애예술인법_시행령.md", ARTS_DECREE)):
+                       ("장애예술인법.md", ARTS_LAW), ("장애예술인법_시행령.md", ARTS_DECREE),
+                       ("집시법.md", ASSEMBLY_LAW), ("집시법_시행령.md", ASSEMBLY_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -486,6 +540,23 @@ def test_asked_where_to_apply_an_unquoted_delegating_line_leads_to_the_decree_th
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert cited[:2] == [("장애예술인법.md", "제12조 제1항"), ("장애예술인법.md", "제12조 제2항")], cited
     assert ("장애예술인법_시행령.md", "제6조 제2항") in cited and "지원신청서를 제출" in answer.answer, answer.answer
+
+
+def test_a_listed_item_a_decree_fills_in_by_name_is_followed(excerpts):
+    """법 제6조 ① lists what a 신고서 states, "5. 시위의 경우 그 방법" among them, and delegates nothing; 시행령 제2조
+    says what that 호 consists of ("법 제6조제1항제5호에 따른 시위방법은 다음 각 호의 사항을 말한다"): asked what to
+    write as the method, the answer goes on to it."""
+    answer = excerpts.ask("시위를 신고할 때 시위 방법으로 무엇을 적어야 하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert cited[0] == ("집시법.md", "제6조 제1항"), cited
+    assert ("집시법_시행령.md", "제2조") in cited and "시위의 대형" in answer.answer, answer.answer
+
+
+def test_asked_how_to_request_the_article_that_says_how_leads(excerpts):
+    """"…제한해 달라고 요청하려면 어떻게 해야?" asks the steps of a request: 시행령 제5조 (to whom, in writing or by
+    word, with a paper to hand in) leads over 법 제14조, which shares 소음 and 집회 with the question."""
+    answer = excerpts.ask("집 앞 집회 소음 때문에 주민이 집회를 제한해 달라고 요청하려면 어떻게 해야 하나요?")
+    assert (Path(answer.hits[0].chunk.source).name, answer.hits[0].chunk.anchor) == ("집시법_시행령.md", "제5조")
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

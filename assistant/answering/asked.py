@@ -38,8 +38,9 @@ SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
      r"지급\s*기간|받는\s*기간|몇\s*만\s*원|무엇을\s*지원|어떤\s*지원|무슨\s*지원|지원\s*내용|혜택|뭘\s*받|무엇을\s*받|"
      r"지원받는\s*내용", ("지원 내용", "지원 금액")),
     (r"누가|누구|대상|자격|조건|선정\s*기준|소득\s*기준", ("지원 대상", "선정 기준")),
+    # "…하려면 어떻게 해야" asks the steps of doing it ("제한해 달라고 요청하려면 어떻게", "불복하려면 어떻게")
     (r"어디서|어디에서|어디로|어디에\s*신청|어떻게\s*신청|신청\s*(방법|절차|하려면|은|는|을|할\s*때|하나요|하면)|접수|절차|"
-     + HOW_LONG_IT_TAKES,
+     r"하려면\s*어떻게|" + HOW_LONG_IT_TAKES,
      APPLYING_SECTIONS),
     # "받을 수 있나요" asks who may receive only when nothing more specific was asked
     (r"해당(이\s*되|되|하)|받을\s*수\s*있", ("지원 대상", "선정 기준")),

@@ -15,7 +15,7 @@ from ingest.links import article_of, delegates, level_of, paragraph_of
 from ingest.structure import article_label
 
 from ..index.keyword import ARTICLE_REF
-from .evidence import Citation, Evidence, EvidenceSelector
+from .evidence import OPENS_LIST, Citation, Evidence, EvidenceSelector
 from .retrieve import Filters, Hit, SearchIndex, compact_title
 
 MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
@@ -37,6 +37,16 @@ def leaves_term(quote: str) -> bool:
     따라 30일 이내에 신고"): a figure or kind of thing the line names beside it is not the answer."""
     return bool(SUBJECT_LEFT.search(quote)) or any(not term.rstrip().endswith("바")
                                                    for term in DELEGATED_TERM.findall(quote))
+
+
+def fills_item(anchor: str, line: str) -> bool:
+    """The line lists what the 호 (or 목) `anchor` consists of: "제6조 제1항 제6호" in "법 제6조제1항제6호에 따른
+    시위방법은 다음 각 호의 사항을 말한다" (not "제6조제1항제6호의2" nor 가목 of it, not the 항 alone; a line that
+    only says who the 호 applies to, "…에 따른 생계지원의 대상은 …으로 한다", lists nothing)."""
+    if not re.search(r"(?:호|호의\d+|목)$", anchor) or not OPENS_LIST.search(line):
+        return False
+    named = re.escape(anchor.replace(" ", "")) + r"(?!\d|의\d|[가나다라마바사아자차카타파하]목)"
+    return re.search(named, re.sub(r"\s+", "", line)) is not None
 
 
 def authority_levels(quote: str) -> set[int]:
@@ -142,15 +152,19 @@ class Chain:
                 # 제15조제1항에 따른 선정신청을 받은 경우에는 … 30일 이내에"): followed only for the figure the question
                 # asks for and the line lacks — or, when the line states it with an exception ("다만, … 연장하여 집행할
                 # 수 있다"), for the bound a lower line puts on that exception ("법 제10조제2항 단서에 따라 … 1일 총
-                # 13시간을 초과할 수 없다")
+                # 13시간을 초과할 수 없다"); a 호 a lower line fills in by name ("법 제6조제1항제6호에 따른 시위방법은
+                # 다음 각 호의 사항을 말한다") is followed to what it consists of
                 states = self.selector.states_figure
                 stated = states(question, quote)
                 excepted = stated and "다만" in quote
                 found = None if stated and not excepted else \
                     self.best_line(terms, question, step.citation, ("delegates_to",))
-                if found is not None and states(question, found[0].citation.quote) \
-                        and (not excepted or PROVISO.search(found[0].citation.quote)) \
-                        and found[0].score >= self.line_score(terms, question, step):
+                own = self.line_score(terms, question, step)
+                if found is not None and found[0].score >= own and (
+                        states(question, found[0].citation.quote)
+                        and (not excepted or PROVISO.search(found[0].citation.quote))
+                        or not stated and own > 0 and fills_item(step.citation.anchor, found[0].citation.quote)
+                        and self.line_score(terms, question, found[0]) >= own):
                     out.append(found)
                 break
             if self.selector.typed(question, quote) and not leaves_term(quote):
