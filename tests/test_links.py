@@ -429,6 +429,69 @@ ASSEMBLY_DECREE = """# 집회 및 시위에 관한 법률 시행령
 """
 
 
+SINGLE_PARENT_LAW = """# 한부모가족지원법
+
+##### 제1조 (목적)
+
+이 법은 한부모가족이 안정적인 가족 기능을 유지하고 자립할 수 있도록 지원함으로써 한부모가족의 생활 안정과 복지 증진에 이바지함을 목적으로 한다.
+
+##### 제17조의6 (미혼모 등의 건강관리 등 지원)
+
+**①** 국가와 지방자치단체는 미혼모 또는 미혼부와 그 자녀가 건강하게 생활할 수 있도록 산전(産前)ㆍ분만ㆍ산후(産後)관리, 질병의 예방ㆍ상담ㆍ치료, 영양ㆍ건강에 관한 교육 등 건강관리를 위한 지원을 할 수 있다.
+
+**②** 국가와 지방자치단체는 제19조제1항제1호의 출산지원시설에 입소한 미혼모 등의 신청이 있는 경우에는 미혼모 등 본인 및 함께 생활하는 자녀에 대한 의료비를 추가적으로 지원할 수 있다.
+
+**③** 제1항에 따른 건강관리와 제2항에 따른 의료비 지원의 기준 및 절차, 그 밖에 필요한 사항은 대통령령 또는 조례로 정한다.
+"""
+SINGLE_PARENT_DECREE = """# 한부모가족지원법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「한부모가족지원법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제17조의5 (미혼모 등의 건강관리 및 의료비 지원 기준 등)
+
+**①** 법 제17조의6제1항에 따른 건강관리를 위한 지원의 범위는 다음 각 호와 같다.
+
+  1. 산전(産前)ㆍ분만ㆍ산후(産後) 관리를 위한 영양ㆍ건강 교육
+  2. 의료기관과의 연계를 통한 질병의 예방ㆍ상담ㆍ치료
+
+**②** 국가와 지방자치단체는 법 제17조의6제2항에 따라 다음 각 호의 사항에 대한 의료비 중 「국민건강보험법」 또는 「의료급여법」에 따라 급여가 지급되지 않는 의료비의 전부 또는 일부를 지원할 수 있다.
+
+  1. 산전ㆍ분만ㆍ산후 관리
+  2. 미혼모와 그 자녀의 질병 예방 및 치료
+
+**③** 제2항에 따라 의료비를 지원받으려는 미혼모 등은 관할 특별자치시장ㆍ특별자치도지사ㆍ시장ㆍ군수ㆍ구청장에게 의료비의 지원을 신청해야 한다.
+"""
+FUNERAL_LAW = """# 장사 등에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 장사(葬事)의 방법과 장사시설의 설치ㆍ조성 및 관리 등에 관한 사항을 정하여 보건위생상의 위해(危害)를 방지하고, 국토의 효율적 이용과 공공복리 증진에 이바지하는 것을 목적으로 한다.
+
+##### 제10조 (자연장의 방법)
+
+**①** 자연장을 하는 자는 화장한 유골을 묻거나 뿌리기에 적합하도록 분골하여야 한다.
+
+**②** 제1항에 따라 유골을 분골하여 용기에 담아 묻는 경우 그 용기는 생화학적으로 분해가 가능한 것이어야 한다.
+
+**③** 제1항 및 제2항에 따른 묻거나 뿌리는 방법, 사용하는 용기의 기준 등에 관하여 필요한 사항은 대통령령으로 정한다.
+"""
+FUNERAL_DECREE = """# 장사 등에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「장사 등에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제8조 (자연장의 방법과 용기 기준)
+
+**②** 법 제10조제2항에 따라 자연장에 사용하는 용기의 재질은 다음 각 호의 어느 하나에 해당하는 것이어야 한다.
+
+  1. 「자원의 절약과 재활용촉진에 관한 법률」 제2조제16호에 따른 생분해성수지제품
+  2. 전분 등 천연소재로서 생화학적으로 분해가 가능한 것
+"""
+
+
 def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_path):
     """법 제4조 ③ leaves "신청할 때에 필요한 서류 및 제출방법" to the 시행령, whose 제3조 (titled so) names ① ("법
     제4조제1항에 따라 … 다음 각 호의 서류"): ③ is linked to 제3조, not to 제2조 (벌금액, also naming ①) nor to the list
@@ -446,9 +509,9 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
 
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Eight more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
-    집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법 and 집회 및 시위에 관한 법률, each with its 시행령) in one
-    index."""
+    """Ten more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
+    집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법, 집회 및 시위에 관한 법률, 한부모가족지원법 and 장사 등에
+    관한 법률, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
@@ -457,7 +520,9 @@ def excerpts(tmp_path_factory, assistant) -> Assistant:
                        ("벌금미납자법.md", FINE_LAW), ("벌금미납자법_시행령.md", FINE_DECREE),
                        ("청원법.md", PETITION_LAW), ("청원법_시행령.md", PETITION_DECREE),
                        ("장애예술인법.md", ARTS_LAW), ("장애예술인법_시행령.md", ARTS_DECREE),
-                       ("집시법.md", ASSEMBLY_LAW), ("집시법_시행령.md", ASSEMBLY_DECREE)):
+                       ("집시법.md", ASSEMBLY_LAW), ("집시법_시행령.md", ASSEMBLY_DECREE),
+                       ("한부모법.md", SINGLE_PARENT_LAW), ("한부모법_시행령.md", SINGLE_PARENT_DECREE),
+                       ("장사법.md", FUNERAL_LAW), ("장사법_시행령.md", FUNERAL_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -557,6 +622,24 @@ def test_asked_how_to_request_the_article_that_says_how_leads(excerpts):
     word, with a paper to hand in) leads over 법 제14조, which shares 소음 and 집회 with the question."""
     answer = excerpts.ask("집 앞 집회 소음 때문에 주민이 집회를 제한해 달라고 요청하려면 어떻게 해야 하나요?")
     assert (Path(answer.hits[0].chunk.source).name, answer.hits[0].chunk.anchor) == ("집시법_시행령.md", "제5조")
+
+
+def test_asked_what_a_benefit_covers_the_decree_that_lists_it_follows(excerpts):
+    """법 제17조의6 ② grants 의료비 추가 지원 without saying what it covers and delegates nothing; 시행령 제17조의5 ②
+    carries it out by listing what ("법 제17조의6제2항에 따라 다음 각 호의 사항에 대한 의료비 중 …"): asked how far
+    the support goes, the answer goes on to that list."""
+    answer = excerpts.ask("출산지원시설에 입소한 미혼모는 병원비를 어디까지 지원받을 수 있나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert cited[0] == ("한부모법.md", "제17조의6 제2항"), cited
+    assert ("한부모법_시행령.md", "제17조의5 제2항") in cited and "산전ㆍ분만ㆍ산후 관리" in answer.answer, answer.answer
+
+
+def test_asked_which_kind_the_decree_that_lists_the_kinds_follows(excerpts):
+    """법 제10조 ② says the 용기 must decompose; 시행령 제8조 ② lists the materials it may be ("법 제10조제2항에 따라
+    자연장에 사용하는 용기의 재질은 다음 각 호의 …"): asked which 용기, the answer goes on to that list."""
+    answer = excerpts.ask("자연장을 하려는데 유골은 어떤 용기에 넣어서 묻어야 하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("장사법_시행령.md", "제8조 제2항") in cited and "생분해성수지제품" in answer.answer, answer.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

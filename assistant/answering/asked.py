@@ -28,6 +28,7 @@ LAW = r"법(?!인|원|무|정|당|석|칙|학)"
 WON = r"(?:\d|[십백천만억])\s*원(?!하|래|칙|본|장|서|고|리|문|만하)"
 PAPERS_SECTIONS = ("구비 서류", "제출 서류")
 APPLYING_SECTIONS = ("신청 방법", "신청 절차")
+CONTENT_SECTIONS = ("지원 내용", "지원 금액")
 # (how a question asks, the sections that answer it), most specific first: "신청할 때 필요한 서류" asks for papers,
 # "얼마 받을 수 있나요" for an amount, though both also say 신청 / 받을 수 있다.
 SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
@@ -36,7 +37,7 @@ SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
     (rf"근거\s*(가\s*되는\s*)?({LAW}|조문|규정)|법적\s*근거|(어떤|무슨|어느)\s*{LAW}|근거는|근거가", ("법적 근거",)),
     (HOW_MUCH + "|" + HOW_LONG_OR_OFTEN + r"|금액|액수|몇\s*(달|개월|년)\s*(동안|간|까지)|최대\s*몇\s*(달|개월)|"
      r"지급\s*기간|받는\s*기간|몇\s*만\s*원|무엇을\s*지원|어떤\s*지원|무슨\s*지원|지원\s*내용|혜택|뭘\s*받|무엇을\s*받|"
-     r"지원받는\s*내용", ("지원 내용", "지원 금액")),
+     r"지원받는\s*내용|어디까지\s*(?:[가-힣]+\s+)?(?:지원|받|보장|인정|포함|해\s*주)", CONTENT_SECTIONS),
     (r"누가|누구|대상|자격|조건|선정\s*기준|소득\s*기준", ("지원 대상", "선정 기준")),
     # "…하려면 어떻게 해야" asks the steps of doing it ("제한해 달라고 요청하려면 어떻게", "불복하려면 어떻게")
     (r"어디서|어디에서|어디로|어디에\s*신청|어떻게\s*신청|신청\s*(방법|절차|하려면|은|는|을|할\s*때|하나요|하면)|접수|절차|"
@@ -101,6 +102,11 @@ PAPERS = re.compile(r"서류|증명서|등본|사본|첨부")
 def asks_procedure(question: str) -> bool:
     """The question asks how or where to apply, or which papers to hand in."""
     return asked_sections(question) in (APPLYING_SECTIONS, PAPERS_SECTIONS)
+
+
+def asks_content(question: str) -> bool:
+    """The question asks what a benefit covers or how much it gives ("무엇을 지원", "어디까지 지원받을 수")."""
+    return asked_sections(question) == CONTENT_SECTIONS
 
 
 def states_asked_procedure(question: str, line: str) -> bool:

@@ -15,9 +15,13 @@ from ingest.links import article_of, delegates, level_of, paragraph_of
 from ingest.structure import article_label
 
 from ..index.keyword import ARTICLE_REF
+from .asked import asks_content
 from .evidence import OPENS_LIST, Citation, Evidence, EvidenceSelector
 from .retrieve import Filters, Hit, SearchIndex, compact_title
 
+# "어떤 용기에", "무슨 서류를": the kind of thing a question asks which of
+ASKS_WHICH = re.compile(r"(?:어떤|무슨|어느)\s+([가-힣]+?)(?:에서|으로|부터|까지|에|로|을|를|이|가|은|는|의|와|과|도|만)?"
+                        r"(?=\s|[?.!]|$)")
 MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
 # the term a delegating line leaves open: "대통령령으로 정하는 금액", "보건복지부령으로 정하는 보호자의 대리인"
 DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)으로\s*정하는\s*[가-힣ㆍ ]{1,30}?)(?=[(이가을를은는의에,.]|$)")
@@ -47,6 +51,22 @@ def fills_item(anchor: str, line: str) -> bool:
         return False
     named = re.escape(anchor.replace(" ", "")) + r"(?!\d|의\d|[가나다라마바사아자차카타파하]목)"
     return re.search(named, re.sub(r"\s+", "", line)) is not None
+
+
+def carries_out_with_list(anchor: str, line: str) -> bool:
+    """The line carries out the 항 `anchor` with a list: "법 제17조의6제2항에 따라 다음 각 호의 사항에 대한 의료비
+    중 … 지원할 수 있다" for "… 의료비를 추가적으로 지원할 수 있다" (not a 호 of that 항, "제2항제1호")."""
+    if not anchor.endswith("항") or not OPENS_LIST.search(line):
+        return False
+    named = re.escape(anchor.replace(" ", "")) + r"(?!\d|제\d+호)(?:에따라|에서|에의하여|에따른)"
+    return re.search(named, re.sub(r"\s+", "", line)) is not None
+
+
+def lists_asked_kind(question: str, line: str) -> bool:
+    """Asked which kind of thing ("어떤 용기에 담아야"), the line lists things of that kind ("용기의 재질은 다음 각 호의
+    어느 하나에 해당하는 것"): the asked noun stands in the line before its list opens."""
+    opens = OPENS_LIST.search(line)
+    return opens is not None and any(m.group(1) in line[:opens.start()] for m in ASKS_WHICH.finditer(question))
 
 
 def authority_levels(quote: str) -> set[int]:
@@ -153,7 +173,9 @@ class Chain:
                 # asks for and the line lacks — or, when the line states it with an exception ("다만, … 연장하여 집행할
                 # 수 있다"), for the bound a lower line puts on that exception ("법 제10조제2항 단서에 따라 … 1일 총
                 # 13시간을 초과할 수 없다"); a 호 a lower line fills in by name ("법 제6조제1항제6호에 따른 시위방법은
-                # 다음 각 호의 사항을 말한다") is followed to what it consists of
+                # 다음 각 호의 사항을 말한다") is followed to what it consists of; asked what a benefit covers or which
+                # kind of thing, a 항 is followed to the lower line that carries it out with a list ("법 제17조의6제2항에
+                # 따라 다음 각 호의 사항에 대한 의료비 중 …", "법 제10조제2항에 따라 … 용기의 재질은 다음 각 호의 …")
                 states = self.selector.states_figure
                 stated = states(question, quote)
                 excepted = stated and "다만" in quote
@@ -164,7 +186,9 @@ class Chain:
                         states(question, found[0].citation.quote)
                         and (not excepted or PROVISO.search(found[0].citation.quote))
                         or not stated and own > 0 and fills_item(step.citation.anchor, found[0].citation.quote)
-                        and self.line_score(terms, question, found[0]) >= own):
+                        and self.line_score(terms, question, found[0]) >= own
+                        or not stated and own > 0 and carries_out_with_list(step.citation.anchor, found[0].citation.quote)
+                        and (asks_content(question) or lists_asked_kind(question, found[0].citation.quote))):
                     out.append(found)
                 break
             if self.selector.typed(question, quote) and not leaves_term(quote):
