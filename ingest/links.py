@@ -17,7 +17,7 @@ from .types import Chunk
 
 # raised whenever extraction reads links it did not before: an index made by an older one is re-linked by the next
 # ingest, though no document changed (2: a delegation named by no lower article, "같은 조 제N항")
-LINKS_VERSION = 2
+LINKS_VERSION = 3
 REVERSE = {"implements": "delegates_to", "cites": "cited_by"}
 STATUTE_TYPES = ("law", "rule", "ordinance")
 LEVELS = {"법률": 0, "시행령": 1, "시행규칙": 2}
@@ -34,8 +34,12 @@ SAME_ARTICLE = re.compile(r"같은\s*조\s*제(?P<para>\d+)항")
 BARE_ARTICLE = re.compile(r"제\d+조")
 ALIAS = re.compile(r"「(?P<title>[^」]{1,80})」\s*\(이하\s*[\"“'‘](?P<alias>[^\"”'’]{1,20})[\"”'’]")
 # the 항 leaves a detail to a lower statute or to an ordinance
-DELEGATION = re.compile(r"(?:대통령령|총리령|[가-힣]{1,12}부령|조례|규칙)\s*(?:으로|로)\s*(?:정하|정한|정함|따로\s*정)")
+# "대통령령으로 정한다"; older statutes write "대통령령이 정하는 장소" (187 of the 1,593 training statutes)
+DELEGATION = re.compile(r"(?:(?:대통령령|총리령|[가-힣]{1,12}부령|조례|규칙)\s*(?:으로|로)|(?:대통령령|총리령|[가-힣]{1,12}부령)\s*이)"
+                        r"\s*(?:정하|정한|정함|따로\s*정)")
 QUOTED = re.compile(r"[\"“][^\"”]{0,80}[\"”]")
+# a line that fills in a term a higher statute left open: '"대통령령으로 정하는 금액"이란 3천원을 말한다'
+FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|규칙)(?:으로|이)\s*정하는[^\"”]*[\"”]\s*(?:이)?란")
 # a delegated subject is matched to an implementing article's title by shared syllable pairs, these left out
 SUBJECT_FILLER = ("등", "및", "관한", "필요한", "사항", "그 밖에", "대한")
 SUBJECT_MATCH = 0.6  # share of the title's pairs the delegating sentence must hold

@@ -16,9 +16,10 @@ from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.retrieve import Hit
 from assistant.evaluation.evaluate import run_eval
 from assistant.index import integrity
+from assistant.index.keyword import answer_patterns
 from assistant.index.links import LINKS_FILE
 from ingest import load_documents
-from ingest.links import extract_links
+from ingest.links import delegates, extract_links
 from tests.conftest import ROOT, cli_env
 
 FAMILY = ROOT / "tests" / "statute_family"
@@ -492,6 +493,89 @@ FUNERAL_DECREE = """# 장사 등에 관한 법률 시행령
 """
 
 
+HEALTH_LAW = """# 국민건강증진법
+
+##### 제1조 (목적)
+
+이 법은 국민에게 건강에 대한 가치와 책임의식을 함양하도록 건강에 관한 바른 지식을 보급하고 스스로 건강생활을 실천할 수 있는 여건을 조성함으로써 국민의 건강을 증진함을 목적으로 한다.
+
+##### 제9조 (금연을 위한 조치)
+
+**②** 담배사업법에 의한 지정소매인 기타 담배를 판매하는 자는 대통령령이 정하는 장소외에서 담배자동판매기를 설치하여 담배를 판매하여서는 아니된다.
+
+##### 제16조 (국민건강영양조사 등)
+
+**①** 질병관리청장은 보건복지부장관과 협의하여 국민의 건강상태ㆍ식품섭취ㆍ식생활조사등 국민의 건강과 영양에 관한 조사(이하 "국민건강영양조사"라 한다)를 정기적으로 실시한다.
+
+**④** 국민건강영양조사의 내용 및 방법, 그 밖에 국민건강영양조사와 영양에 관한 지도에 관하여 필요한 사항은 대통령령으로 정한다.
+"""
+HEALTH_DECREE = """# 국민건강증진법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「국민건강증진법」에서 위임된 사항과 그 시행에 관하여 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제15조 (담배자동판매기의 설치장소)
+
+**①** 법 제9조제2항에 따라 담배자동판매기의 설치가 허용되는 장소는 다음 각 호와 같다.
+
+  1. 미성년자등을 보호하는 법령에서 19세 미만의 자의 출입이 금지되어 있는 장소
+  2. 지정소매인 기타 담배를 판매하는 자가 운영하는 점포 및 영업장의 내부
+
+##### 제19조 (국민건강영양조사의 주기)
+
+법 제16조제1항에 따른 국민건강영양조사(이하 "국민건강영양조사"라 한다)는 매년 실시한다.
+"""
+LEASE_LAW = """# 주택임대차보호법
+
+##### 제1조 (목적)
+
+이 법은 주거용 건물의 임대차(賃貸借)에 관하여 「민법」에 대한 특례를 규정함으로써 국민 주거생활의 안정을 보장함을 목적으로 한다.
+
+##### 제21조 (조정의 신청 등)
+
+**①** 주택임대차분쟁의 당사자는 해당 주택이 소재하는 지역을 관할하는 조정위원회에 분쟁의 조정을 신청할 수 있다.
+
+**②** 조정위원회는 신청인이 조정을 신청할 때 조정 절차 및 조정의 효력 등 분쟁조정에 관하여 대통령령으로 정하는 사항을 안내하여야 한다.
+
+**③** 조정위원회의 위원장은 다음 각 호의 어느 하나에 해당하는 경우 신청을 각하한다.
+
+  1. 이미 해당 분쟁조정사항에 대하여 법원에 소가 제기된 경우
+  2. 피신청인이 조정절차에 응하지 아니한다는 의사를 통지한 경우
+
+##### 제22조 (조정절차)
+
+**①** 조정위원회의 위원장은 신청인으로부터 조정신청을 접수한 때에는 지체 없이 조정절차를 개시하여야 한다.
+
+**②** 조정위원회의 위원장은 제1항에 따라 조정신청을 접수하면 피신청인에게 조정신청서를 송달하여야 한다.
+
+##### 제23조 (처리기간)
+
+**①** 조정위원회는 분쟁의 조정신청을 받은 날부터 60일 이내에 그 분쟁조정을 마쳐야 한다.
+
+##### 제24조 (조사 등)
+
+**①** 조정위원회는 조정을 위하여 필요하다고 인정하는 경우 신청인, 피신청인, 분쟁 관련 이해관계인 또는 참고인에게 출석하여 진술하게 하거나 조정에 필요한 자료나 물건 등을 제출하도록 요구할 수 있다.
+"""
+LEASE_DECREE = """# 주택임대차보호법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「주택임대차보호법」에서 위임된 사항과 그 시행에 관하여 필요한 사항을 정함을 목적으로 한다.
+
+##### 제31조 (조정신청인에게 안내하여야 할 사항)
+
+**①** 법 제21조제2항에서 "대통령령으로 정하는 사항"이란 다음 각 호의 사항을 말한다.
+
+  1. 법 제21조제3항 각 호에 따른 조정 신청의 각하 사유
+  2. 법 제22조제2항에 따른 조정절차의 개시 요건
+  3. 법 제23조의 처리기간
+  4. 법 제24조에 따라 필요한 경우 신청인, 피신청인, 분쟁 관련 이해관계인 또는 참고인에게 출석하여 진술하게 하거나 필요한 자료나 물건 등의 제출을 요구할 수 있다는 사실
+  5. 조정성립의 요건 및 효력
+  6. 당사자가 부담하는 비용
+"""
+
+
 def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_path):
     """법 제4조 ③ leaves "신청할 때에 필요한 서류 및 제출방법" to the 시행령, whose 제3조 (titled so) names ① ("법
     제4조제1항에 따라 … 다음 각 호의 서류"): ③ is linked to 제3조, not to 제2조 (벌금액, also naming ①) nor to the list
@@ -509,9 +593,9 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
 
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Ten more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의 사회봉사
-    집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법, 집회 및 시위에 관한 법률, 한부모가족지원법 and 장사 등에
-    관한 법률, each with its 시행령) in one index."""
+    """Twelve more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의
+    사회봉사 집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법, 집회 및 시위에 관한 법률, 한부모가족지원법, 장사
+    등에 관한 법률, 국민건강증진법 and 주택임대차보호법, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
@@ -522,7 +606,9 @@ def excerpts(tmp_path_factory, assistant) -> Assistant:
                        ("장애예술인법.md", ARTS_LAW), ("장애예술인법_시행령.md", ARTS_DECREE),
                        ("집시법.md", ASSEMBLY_LAW), ("집시법_시행령.md", ASSEMBLY_DECREE),
                        ("한부모법.md", SINGLE_PARENT_LAW), ("한부모법_시행령.md", SINGLE_PARENT_DECREE),
-                       ("장사법.md", FUNERAL_LAW), ("장사법_시행령.md", FUNERAL_DECREE)):
+                       ("장사법.md", FUNERAL_LAW), ("장사법_시행령.md", FUNERAL_DECREE),
+                       ("건강증진법.md", HEALTH_LAW), ("건강증진법_시행령.md", HEALTH_DECREE),
+                       ("주택임대차법.md", LEASE_LAW), ("주택임대차법_시행령.md", LEASE_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -640,6 +726,34 @@ def test_asked_which_kind_the_decree_that_lists_the_kinds_follows(excerpts):
     answer = excerpts.ask("자연장을 하려는데 유골은 어떤 용기에 넣어서 묻어야 하나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("장사법_시행령.md", "제8조 제2항") in cited and "생분해성수지제품" in answer.answer, answer.answer
+
+
+def test_an_older_statutes_delegation_is_followed(excerpts):
+    """Older statutes write "대통령령이 정하는 장소" for "대통령령으로 정하는 장소": 법 제9조 ② delegates to 시행령 제15조
+    ①, which lists the places a 담배자동판매기 may stand."""
+    answer = excerpts.ask("담배 자동판매기는 어디에 놓을 수 있나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("건강증진법_시행령.md", "제15조 제1항") in cited and "영업장의 내부" in answer.answer, answer.answer
+    assert delegates("판매하는 자는 대통령령이 정하는 장소외에서 담배자동판매기를 설치하여 담배를 판매하여서는 아니된다.")
+    assert not delegates("이 규칙이 정하는 바에 따라 신청한다.")  # a 시행규칙 speaking of itself
+
+
+def test_asked_how_often_the_line_that_says_how_often_follows(excerpts):
+    """"얼마나 자주" asks for a frequency: 법 제16조 ① says only "정기적으로"; 시행령 제19조 ("법 제16조제1항에 따른 …
+    매년 실시한다") states it."""
+    assert any(p.search("매년 실시한다") for p in answer_patterns("국민건강영양조사는 얼마나 자주 하나요?"))
+    answer = excerpts.ask("국민건강영양조사는 몇 년에 한 번씩 실시하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("건강증진법_시행령.md", "제19조") in cited and "매년" in answer.answer, answer.answer
+
+
+def test_a_decree_article_that_fills_in_the_term_is_followed_though_its_items_name_many_articles(excerpts):
+    """시행령 제31조 ① fills in "대통령령으로 정하는 사항" of 법 제21조 ② and its 호 name 법 제21조, 제22조, 제23조 and
+    제24조: it is not a list of delegated powers (which a 시행령 article implementing more than three law articles
+    usually is), so the answer goes on to it."""
+    answer = excerpts.ask("주택 임대차 분쟁조정을 신청한 사람에게 위원회가 알려 줘야 하는 사항은 무엇인가요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("주택임대차법_시행령.md", "제31조 제1항") in cited and "조정성립의 요건" in answer.answer, answer.answer
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import re
 
-from ingest.links import article_of, delegates, level_of, paragraph_of
+from ingest.links import FILLS_IN, article_of, delegates, level_of, paragraph_of
 from ingest.structure import article_label
 
 from ..index.keyword import ARTICLE_REF
@@ -24,9 +24,7 @@ ASKS_WHICH = re.compile(r"(?:어떤|무슨|어느)\s+([가-힣]+?)(?:에서|으�
                         r"(?=\s|[?.!]|$)")
 MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
 # the term a delegating line leaves open: "대통령령으로 정하는 금액", "보건복지부령으로 정하는 보호자의 대리인"
-DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)으로\s*정하는\s*[가-힣ㆍ ]{1,30}?)(?=[(이가을를은는의에,.]|$)")
-# a line that fills in a term a higher statute left open: '"대통령령으로 정하는 금액"이란 3천원을 말한다'
-FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|규칙)으로\s*정하는[^\"”]*[\"”]\s*(?:이)?란")
+DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)(?:으로|이)\s*정하는\s*[가-힣ㆍ ]{1,30}?)(?=[(이가을를은는의에,.]|$)")
 # "제1항에 따른", "제1항 및 제2항": 항 of the same article (not "법 제4조제1항", whose 항 follows a 조)
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
 PROVISO = re.compile(r"제\d+항\s*단서")  # "법 제10조제2항 단서에 따라": the line details an exception
@@ -236,7 +234,7 @@ class Chain:
             anchors += [f"{article} 제{n}항" for n in SAME_ARTICLE_PARAGRAPH.findall(citation.quote)]
         links = [x for a in anchors for x in self.index.links.of(citation.source, a, relations)]
         return [x for x in dict.fromkeys(links) if self.visible(x.target) and (
-            x.relation != "delegates_to" or not self.index.links.is_list(x.target, x.target_anchor))]
+            x.relation != "delegates_to" or not self.index.links.is_list(x))]
 
     def best_line(self, terms: dict[str, float], question: str, citation: Citation,
                   relations: tuple[str, ...], asked_kind: bool = False) -> tuple[Evidence, Hit] | None:

@@ -350,7 +350,7 @@ class Retriever:
             if score < 0.8 * best:
                 continue
             for link in self.index.links.of(chunk.source, anchor, ("delegates_to",)):
-                if not self.index.links.is_list(link.target, link.target_anchor):
+                if not self.index.links.is_list(link):
                     rows += self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
         return list(dict.fromkeys(rows))
 
