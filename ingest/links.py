@@ -252,12 +252,22 @@ def subject_fit(subject: str, title: str) -> float:
     return len(pairs & syllable_pairs(subject)) / len(pairs) if pairs else 0.0
 
 
-def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[tuple[str, str], str]) -> set[Link]:
+def named_level(text: str) -> int | None:
+    """The level of statute a delegation names: 대통령령 -> 1 (시행령), 총리령·○○부령 -> 2 (시행규칙); None for a
+    조례 or 규칙, or no delegation."""
+    m = DELEGATION.search(QUOTED.sub("", text))
+    word = m.group(0) if m else ""
+    return 1 if "대통령령" in word else 2 if re.search(r"총리령|부령", word) else None
+
+
+def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[tuple[str, str], str],
+                        levels: dict[str, int | None]) -> set[Link]:
     """A 항 that leaves a detail to a lower statute, named by no lower article: "③ 제1항의 사회봉사를 신청할 때에
     필요한 서류 및 제출방법에 관한 사항은 대통령령으로 정하되" — the 시행령 article that states the papers writes "법
     제4조제1항에 따라 사회봉사를 신청하는 사람은 다음 각 호의 서류를" and names ①. Of the articles that implement
     another 항 of the same article, the one whose title the delegated subject holds best (at least `SUBJECT_MATCH`
-    of it) is the one it delegates to; both directions are added."""
+    of it) is the one it delegates to, in the statute the delegation names ("보건복지부령이 정하는 바에 따라" is never
+    carried out by a 시행령 article); both directions are added."""
     down: dict[tuple[str, str], list[Link]] = {}
     for x in links:
         if x.relation == "delegates_to":
@@ -273,6 +283,10 @@ def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[t
         subject, sentence = delegated_subject(p.text)
         if not sentence:
             continue  # it delegates nothing
+        level = named_level(sentence)
+        siblings = [x for x in siblings if level is None or levels.get(x.target) in (None, level)]
+        if not siblings:
+            continue
         fits = {(x.target, x.target_anchor): subject_fit(subject, titles.get((x.target, article_of(x.target_anchor)), ""))
                 for x in siblings}
         best = max(fits.values())
@@ -314,5 +328,6 @@ def extract_links(chunks: list[Chunk]) -> list[Link]:
                 back = t.anchor if (named or delegating) else article_of(t.anchor)
                 links.add(Link(target, back, REVERSE[relation], p.source, p.anchor, sentence))
     titles = {(c.source, article_of(c.anchor)): (c.article_title or "").strip() for c in statutes}
-    links |= sibling_delegations(links, paras, titles)
+    levels = {source: level_of(title, doc_type)[1] for source, (title, doc_type) in documents.items()}
+    links |= sibling_delegations(links, paras, titles, levels)
     return sorted(links, key=lambda x: (x.source, x.anchor, x.relation, x.target, x.target_anchor, x.sentence))

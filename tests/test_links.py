@@ -591,6 +591,43 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
     assert ("fine_decree.md", "제11조", "implements", "fine.md", "제12조 제3항") in links
 
 
+ASSISTANCE_LAW = """# 장애인활동 지원에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 신체적ㆍ정신적 장애 등의 사유로 혼자서 일상생활과 사회생활을 하기 어려운 장애인에게 제공하는 활동지원급여 등에 관한 사항을 규정하여 장애인의 자립생활을 지원하고 그 가족의 부담을 줄임으로써 장애인의 삶의 질을 높이는 것을 목적으로 한다.
+
+##### 제27조 (활동지원사)
+
+**①** 활동지원인력(이하 "활동지원사"라 한다)이 되려는 사람은 활동지원사교육기관에서 교육과정을 수료하거나, 대통령령으로 정하는 일정 자격을 갖추어야 한다.
+
+**②** 제1항에 따른 활동지원사의 교육과정, 교육내용과 그 밖에 필요한 사항은 보건복지부령으로 정한다.
+"""
+ASSISTANCE_DECREE = """# 장애인활동 지원에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「장애인활동 지원에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제20조 (활동지원사의 자격)
+
+법 제27조제1항에서 "대통령령으로 정하는 일정 자격"이란 다음 각 호의 어느 하나의 자격을 말한다.
+
+  1. 「노인복지법」 제39조의2에 따른 요양보호사
+  2. 「사회복지사업법」 제11조에 따른 사회복지사
+"""
+
+
+def test_a_delegation_to_a_ministry_ordinance_is_not_carried_out_by_a_decree(tmp_path):
+    """법 제27조 ② leaves the 교육과정 to the 보건복지부령 (a 시행규칙, not indexed here); 시행령 제20조, titled
+    "활동지원사의 자격" and naming ①, shares its subject but is not where the 부령 states it: ② gets no link to it."""
+    (tmp_path / "assistance.md").write_text(ASSISTANCE_LAW, encoding="utf-8")
+    (tmp_path / "assistance_decree.md").write_text(ASSISTANCE_DECREE, encoding="utf-8")
+    links = links_of(tmp_path)
+    assert ("assistance.md", "제27조 제1항", "delegates_to", "assistance_decree.md", "제20조") in links
+    assert not {x for x in links if x[:2] == ("assistance.md", "제27조 제2항") and x[3] == "assistance_decree.md"}, links
+
+
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
     """Twelve more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의
