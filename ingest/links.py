@@ -38,6 +38,10 @@ ALIAS = re.compile(r"「(?P<title>[^」]{1,80})」\s*\(이하\s*[\"“'‘](?P<a
 DELEGATION = re.compile(r"(?:(?:대통령령|총리령|[가-힣]{1,12}부령|조례|규칙)\s*(?:으로|로)|(?:대통령령|총리령|[가-힣]{1,12}부령)\s*이)"
                         r"\s*(?:정하|정한|정함|따로\s*정)")
 QUOTED = re.compile(r"[\"“][^\"”]{0,80}[\"”]")
+# a sentence that opens with the article it carries out, as its basis: "법 제34조제5항에 따라 과태료를 감면받으려는
+# 사람은 …", "법 제9조제2항의 규정에 의하여 …" (not "1. 법 제26조에 따른 경로우대에 관한 사무", an item of a list)
+STATES_BASIS = re.compile(r"\s*(?:법|영|「[^」]{1,80}」)?\s*제\d+조(?:의\d+)?(?:\s*제\d+항)?(?:\s*제\d+호(?:의\d+)?)?"
+                          r"\s*(?:에\s*따라|에서|에\s*의하여|의\s*규정에\s*의하여|의\s*규정에\s*따라)")
 # a line that fills in a term a higher statute left open: '"대통령령으로 정하는 금액"이란 3천원을 말한다'
 FILLS_IN = re.compile(r"[\"“][^\"”]*(?:대통령령|총리령|부령|조례|규칙)(?:으로|이)\s*정하는[^\"”]*[\"”]\s*(?:이)?란")
 # a delegated subject is matched to an implementing article's title by shared syllable pairs, these left out

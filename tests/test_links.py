@@ -11,15 +11,16 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
+from assistant.answering.asked import figure_fits
 from assistant.answering.chain import Chain
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.retrieve import Hit
 from assistant.evaluation.evaluate import run_eval
 from assistant.index import integrity
 from assistant.index.keyword import answer_patterns
-from assistant.index.links import LINKS_FILE
+from assistant.index.links import LINKS_FILE, StatuteLinks
 from ingest import load_documents
-from ingest.links import delegates, extract_links
+from ingest.links import Link, delegates, extract_links
 from tests.conftest import ROOT, cli_env
 
 FAMILY = ROOT / "tests" / "statute_family"
@@ -508,6 +509,15 @@ HEALTH_LAW = """# 국민건강증진법
 **①** 질병관리청장은 보건복지부장관과 협의하여 국민의 건강상태ㆍ식품섭취ㆍ식생활조사등 국민의 건강과 영양에 관한 조사(이하 "국민건강영양조사"라 한다)를 정기적으로 실시한다.
 
 **④** 국민건강영양조사의 내용 및 방법, 그 밖에 국민건강영양조사와 영양에 관한 지도에 관하여 필요한 사항은 대통령령으로 정한다.
+
+##### 제34조 (과태료)
+
+**③** 다음 각 호의 어느 하나에 해당하는 자에게는 10만원 이하의 과태료를 부과한다.
+
+  1. 제8조의4제2항을 위반하여 금주구역에서 음주를 한 사람
+  2. 제9조제8항을 위반하여 금연구역에서 흡연을 한 사람
+
+**⑤** 제3항에도 불구하고 과태료 납부 대상자가 대통령령으로 정하는 바에 따라 일정 교육 또는 금연지원 서비스를 받은 경우 시ㆍ도지사 또는 시장ㆍ군수ㆍ구청장은 과태료를 감면할 수 있다.
 """
 HEALTH_DECREE = """# 국민건강증진법 시행령
 
@@ -525,6 +535,18 @@ HEALTH_DECREE = """# 국민건강증진법 시행령
 ##### 제19조 (국민건강영양조사의 주기)
 
 법 제16조제1항에 따른 국민건강영양조사(이하 "국민건강영양조사"라 한다)는 매년 실시한다.
+
+##### 제34조 (과태료 감면의 기준 및 절차)
+
+**①** 법 제34조제5항에 따라 과태료를 감면받으려는 사람은 보건복지부장관이 정하는 바에 따라 다음 각 호의 어느 하나에 해당하는 교육 또는 금연지원 서비스를 받아야 한다.
+
+  1. 법 제12조제1항ㆍ제2항에 따른 보건교육(흡연의 폐해, 금연의 필요성 등에 관한 교육으로 한정한다)
+  2. 법 제25조제1항제1호에 따른 국민건강관리사업으로 실시하는 금연치료 및 금연상담 등 금연지원 서비스
+
+**④** 법 제34조제5항에 따라 시ㆍ도지사 또는 시장ㆍ군수ㆍ구청장은 과태료의 부과를 유예받은 사람이 그 유예기간 이내에 교육 또는 금연지원 서비스를 받았음을 증명하는 자료를 제출하는 경우에는 다음 각 호의 구분에 따른 기준에 따라 과태료를 감면할 수 있다.
+
+  1. 제1항제1호에 따른 교육을 받은 경우: 100분의 50 감경
+  2. 제1항제2호에 따른 금연지원 서비스를 받은 경우: 전액 면제
 """
 LEASE_LAW = """# 주택임대차보호법
 
@@ -791,6 +813,32 @@ def test_a_decree_article_that_fills_in_the_term_is_followed_though_its_items_na
     answer = excerpts.ask("주택 임대차 분쟁조정을 신청한 사람에게 위원회가 알려 줘야 하는 사항은 무엇인가요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("주택임대차법_시행령.md", "제31조 제1항") in cited and "조정성립의 요건" in answer.answer, answer.answer
+
+
+def test_asked_how_much_is_taken_off_the_decree_line_that_takes_it_off_follows(excerpts):
+    """"얼마나 감경되나요" asks what the 금연교육 takes off: "10만원 이하의 과태료를 부과한다" states the fine, not
+    that; 법 제34조 ⑤ leaves the 감면 to the 시행령, whose 제34조 ④ says "교육을 받은 경우: 100분의 50 감경" — the
+    line that states the asked figure, before ① (which 교육 counts), which holds more of the question's words."""
+    answer = excerpts.ask("금연구역에서 흡연해서 과태료를 물게 됐는데 금연교육을 받으면 과태료가 얼마나 감경되나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert any(a.startswith("제34조 제4항") for s, a in cited if s == "건강증진법_시행령.md"), cited
+    assert "100분의 50 감경" in answer.answer, answer.answer
+    assert figure_fits("얼마나 깎아 주나요?", "100분의 50", "교육을 받은 경우: 100분의 50 감경")
+    assert not figure_fits("얼마나 깎아 주나요?", "10만원", "10만원 이하의 과태료를 부과한다.")
+
+
+def test_an_article_implementing_many_law_articles_is_followed_where_it_names_its_basis():
+    """A 시행령 article whose lines name more than three law articles is taken for a list of delegated powers (its
+    "1. 법 제26조에 따른 경로우대에 관한 사무" states nothing of 제26조), unless the linking line opens with the 항 it
+    carries out ("법 제34조제5항에 따라 과태료를 감면받으려는 사람은 …")."""
+    law, decree = "law.md", "decree.md"
+    implements = [Link(decree, "제34조 제1항", "implements", law, f"제{n}조", f"법 제{n}조에 따른 사무") for n in (9, 12, 25)]
+    basis = Link(law, "제34조 제5항", "delegates_to", decree, "제34조 제1항",
+                 "법 제34조제5항에 따라 과태료를 감면받으려는 사람은 다음 각 호의 교육을 받아야 한다.")
+    item = Link(law, "제26조", "delegates_to", decree, "제34조 제1항", "법 제26조에 따른 경로우대에 관한 사무")
+    links = StatuteLinks([*implements, Link(decree, "제34조 제1항", "implements", law, "제34조 제5항", basis.sentence),
+                          Link(decree, "제34조 제1항", "implements", law, "제26조", item.sentence), basis, item], {})
+    assert links.is_list(item) and not links.is_list(basis)
 
 
 def test_an_implementing_lead_names_the_law_its_lead_line_rests_on(excerpts):

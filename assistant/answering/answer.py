@@ -144,7 +144,7 @@ def key_figures(question: str, evidence: list[Evidence], limit: int = 3) -> tupl
     found: list[str] = []
     for m in FIGURE.finditer(best.quote):
         figure = figure_text(m)
-        if any(a.search(figure) for a in wanted) and figure_fits(question, figure) \
+        if any(a.search(figure) for a in wanted) and figure_fits(question, figure, best.quote) \
                 and not any(f.startswith(figure) for f in found):
             found.append(figure)
     return found[:limit], best.where if found else ""

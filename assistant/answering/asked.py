@@ -48,7 +48,11 @@ SECTION_CUES = [(re.compile(cue), sections) for cue, sections in (
 )]
 
 MONEY_CUE = re.compile(HOW_MUCH + "|" + WON + r"|금액|액수|비용|돈")
-SHARE_CUE = re.compile(r"비율|퍼센트|%|몇\s*분의|분의|감액|깎|할인")
+# asked how much is taken off ("얼마나 깎아 주나요", "감면", "감경"), and a line that takes it off ("100분의 50 감경",
+# "전액 면제", "보수의 3분의 1을 줄인다")
+REDUCTION_CUE = re.compile(r"깎|감면|감경|할인|감액|경감|공제")
+REDUCES = re.compile(r"깎|감면|감경|할인|감액|경감|면제|공제|줄이|줄인|삭감|감한|감하")
+SHARE_CUE = re.compile(r"비율|퍼센트|%|몇\s*분의|분의|" + REDUCTION_CUE.pattern)
 SHARE = re.compile(r"분의|%|퍼센트")
 SUM = re.compile(r"\d[\d,.]*\s*[십백천]?[만억]?\s*원")  # a figure that is a sum of money ("10만원", "3,000원")
 # how a line states an amount of money, even one it leaves to a notice ("금액은 장관이 매년 고시")
@@ -75,12 +79,16 @@ def in_asked_section(anchor: str, asked: tuple[str, ...]) -> bool:
     return bool(asked) and any(part.strip() in asked for part in section_of(anchor).split(","))
 
 
-def figure_fits(question: str, figure: str) -> bool:
+def figure_fits(question: str, figure: str, line: str = "") -> bool:
     """A share ("100분의 70") answers "얼마 받나요" only when the question speaks of shares or reductions: asked
     for an amount of money, the share of people a threshold aims at is not the answer. A sum of money ("10만원")
     answers only a question that asks for money: "얼마나 자주 나오나요" asks how often, and neither a sum nor a share
-    answers it."""
+    answers it. Asked how much is taken off ("얼마나 깎아 주나요", "감면"), a sum or share answers only on a `line`
+    that takes something off: "10만원 이하의 과태료를 부과한다" is the fine, not what the 금연교육 takes off it."""
     money, shares = MONEY_CUE.search(question), SHARE_CUE.search(question)
+    if line and REDUCTION_CUE.search(question) and (SUM.search(figure) or SHARE.search(figure)) \
+            and not REDUCES.search(line):
+        return False
     if SUM.search(figure):
         return bool(money)
     if SHARE.search(figure) and not shares and (money or "얼마" in question):

@@ -14,7 +14,7 @@ import re
 from ingest.links import FILLS_IN, article_of, delegates, level_of, paragraph_of
 from ingest.structure import article_label
 
-from ..index.keyword import ARTICLE_REF
+from ..index.keyword import ARTICLE_REF, answer_patterns
 from .asked import asks_content
 from .evidence import OPENS_LIST, Citation, Evidence, EvidenceSelector
 from .retrieve import Filters, Hit, SearchIndex, compact_title
@@ -191,7 +191,13 @@ class Chain:
                 break
             if self.selector.typed(question, quote) and not leaves_term(quote):
                 break  # it states the asked figure and leaves only the manner ("바")
-            found = self.best_line(terms, question, step.citation, ("delegates_to",))
+            # asked for a figure the line does not state, the lower line that states one is the answer, before one
+            # that fits more words ("얼마나 깎아 주나요": "… 100분의 50 감경", not "… 감면받으려는 사람은 다음 각 호의
+            # 교육을 받아야"); a line that states it ("60일 이내에 … 다만, 보건복지부령으로 정하는 부득이한 사유로")
+            # leaves a term, not the figure
+            found = answer_patterns(question) and not self.selector.typed(question, quote) and \
+                self.best_line(terms, question, step.citation, ("delegates_to",), asked_kind=True) \
+                or self.best_line(terms, question, step.citation, ("delegates_to",))
             if found is None or found[0].score < self.line_score(terms, question, step):
                 break  # the line the delegation leads to says less about the question than the one delegating
             out.append(found)

@@ -131,7 +131,7 @@ class EvidenceSelector:
     def states_figure(question: str, quote: str) -> bool:
         """The line states a figure of the kind the question asks for ("며칠" -> "30일 이내")."""
         wanted = answer_patterns(question)
-        return any(figure_fits(question, m.group(0)) for a in wanted for m in a.finditer(quote)) \
+        return any(figure_fits(question, m.group(0), quote) for a in wanted for m in a.finditer(quote)) \
             or states_asked_amount(question, quote)
 
     @staticmethod

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import Chunk
-from ingest.links import FILLS_IN, Link, article_of, extract_links, level_of, paragraph_of
+from ingest.links import FILLS_IN, STATES_BASIS, Link, article_of, extract_links, level_of, paragraph_of
 
 from .integrity import reading
 
@@ -50,11 +50,11 @@ class StatuteLinks:
         self.fan_out = {key: len(targets) for key, targets in upward.items()}
 
     def is_list(self, link: Link) -> bool:
-        """The article `link` leads to is a list of delegated powers, unless the linking sentence fills in the very
-        term left open ('법 제21조제2항에서 "대통령령으로 정하는 사항"이란 다음 각 호의 사항을 말한다', whose 호 name the
-        law articles each item comes from)."""
+        """The article `link` leads to is a list of delegated powers, unless the linking sentence opens with the 항 it
+        carries out ("법 제34조제5항에 따라 과태료를 감면받으려는 사람은 …", whose 호 name other law articles) or fills
+        in the very term left open ('법 제21조제2항에서 "대통령령으로 정하는 사항"이란 다음 각 호의 사항을 말한다')."""
         return self.fan_out.get((link.target, article_of(link.target_anchor)), 0) > MAX_FAN_OUT \
-            and not FILLS_IN.search(link.sentence)
+            and not STATES_BASIS.match(link.sentence) and not FILLS_IN.search(link.sentence)
 
     @classmethod
     def load(cls, generation: Path, documents: list[dict]) -> "StatuteLinks":
