@@ -256,12 +256,9 @@ def subject_fit(subject: str, title: str) -> float:
     return len(pairs & syllable_pairs(subject)) / len(pairs) if pairs else 0.0
 
 
-def named_level(text: str) -> int | None:
-    """The level of statute a delegation names: 대통령령 -> 1 (시행령), 총리령·○○부령 -> 2 (시행규칙); None for a
-    조례 or 규칙, or no delegation."""
-    m = DELEGATION.search(QUOTED.sub("", text))
-    word = m.group(0) if m else ""
-    return 1 if "대통령령" in word else 2 if re.search(r"총리령|부령", word) else None
+def named_levels(text: str) -> set[int]:
+    """The levels a delegating text names: 대통령령 -> 1 (시행령); 총리령·○○부령 -> 2 (시행규칙); none for a 조례."""
+    return ({1} if "대통령령" in text else set()) | ({2} if re.search(r"총리령|[가-힣]부령", text) else set())
 
 
 def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[tuple[str, str], str],
@@ -287,8 +284,8 @@ def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[t
         subject, sentence = delegated_subject(p.text)
         if not sentence:
             continue  # it delegates nothing
-        level = named_level(sentence)
-        siblings = [x for x in siblings if level is None or levels.get(x.target) in (None, level)]
+        to = named_levels(sentence)
+        siblings = [x for x in siblings if not to or levels.get(x.target) is None or levels[x.target] in to]
         if not siblings:
             continue
         fits = {(x.target, x.target_anchor): subject_fit(subject, titles.get((x.target, article_of(x.target_anchor)), ""))

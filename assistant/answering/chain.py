@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import re
 
-from ingest.links import FILLS_IN, article_of, delegates, level_of, paragraph_of
+from ingest.links import FILLS_IN, article_of, delegates, level_of, named_levels, paragraph_of
 from ingest.structure import article_label
 
 from ..index.keyword import ARTICLE_REF, answer_patterns
@@ -65,11 +65,6 @@ def lists_asked_kind(question: str, line: str) -> bool:
     어느 하나에 해당하는 것"): the asked noun stands in the line before its list opens."""
     opens = OPENS_LIST.search(line)
     return opens is not None and any(m.group(1) in line[:opens.start()] for m in ASKS_WHICH.finditer(question))
-
-
-def authority_levels(quote: str) -> set[int]:
-    """The levels a delegating line names: 대통령령 -> 1 (시행령); 총리령·○○부령 -> 2 (시행규칙)."""
-    return ({1} if "대통령령" in quote else set()) | ({2} if re.search(r"총리령|[가-힣]부령", quote) else set())
 
 
 class Chain:
@@ -195,9 +190,10 @@ class Chain:
             # that fits more words ("얼마나 깎아 주나요": "… 100분의 50 감경", not "… 감면받으려는 사람은 다음 각 호의
             # 교육을 받아야"); a line that states it ("60일 이내에 … 다만, 보건복지부령으로 정하는 부득이한 사유로")
             # leaves a term, not the figure
-            found = answer_patterns(question) and not self.selector.typed(question, quote) and \
-                self.best_line(terms, question, step.citation, ("delegates_to",), asked_kind=True) \
-                or self.best_line(terms, question, step.citation, ("delegates_to",))
+            found = None
+            if answer_patterns(question) and not self.selector.typed(question, quote):
+                found = self.best_line(terms, question, step.citation, ("delegates_to",), asked_kind=True)
+            found = found or self.best_line(terms, question, step.citation, ("delegates_to",))
             if found is None or found[0].score < self.line_score(terms, question, step):
                 break  # the line the delegation leads to says less about the question than the one delegating
             out.append(found)
@@ -249,7 +245,7 @@ class Chain:
         delegation names (대통령령: the 시행령; ○○부령: the 시행규칙) and where it defines the very term left open
         ("보건복지부령으로 정하는 서류"란)."""
         best: tuple[float, Evidence, Hit] | None = None
-        named = authority_levels(citation.quote)
+        named = named_levels(citation.quote)
         terms_left = set(DELEGATED_TERM.findall(citation.quote))
         for link in self.links_of(citation, relations):
             within = link.target_anchor
