@@ -41,23 +41,24 @@ def leaves_term(quote: str) -> bool:
                                                    for term in DELEGATED_TERM.findall(quote))
 
 
+def names_in_compact(anchor: str, line: str, after: str) -> bool:
+    """The line, its spaces removed, names `anchor` ("제6조 제1항 제6호" -> "제6조제1항제6호") followed by `after`."""
+    return re.search(re.escape(anchor.replace(" ", "")) + after, re.sub(r"\s+", "", line)) is not None
+
+
 def fills_item(anchor: str, line: str) -> bool:
     """The line lists what the 호 (or 목) `anchor` consists of: "제6조 제1항 제6호" in "법 제6조제1항제6호에 따른
     시위방법은 다음 각 호의 사항을 말한다" (not "제6조제1항제6호의2" nor 가목 of it, not the 항 alone; a line that
     only says who the 호 applies to, "…에 따른 생계지원의 대상은 …으로 한다", lists nothing)."""
-    if not re.search(r"(?:호|호의\d+|목)$", anchor) or not OPENS_LIST.search(line):
-        return False
-    named = re.escape(anchor.replace(" ", "")) + r"(?!\d|의\d|[가나다라마바사아자차카타파하]목)"
-    return re.search(named, re.sub(r"\s+", "", line)) is not None
+    return bool(re.search(r"(?:호|호의\d+|목)$", anchor)) and OPENS_LIST.search(line) is not None \
+        and names_in_compact(anchor, line, r"(?!\d|의\d|[가나다라마바사아자차카타파하]목)")
 
 
 def carries_out_with_list(anchor: str, line: str) -> bool:
     """The line carries out the 항 `anchor` with a list: "법 제17조의6제2항에 따라 다음 각 호의 사항에 대한 의료비
     중 … 지원할 수 있다" for "… 의료비를 추가적으로 지원할 수 있다" (not a 호 of that 항, "제2항제1호")."""
-    if not anchor.endswith("항") or not OPENS_LIST.search(line):
-        return False
-    named = re.escape(anchor.replace(" ", "")) + r"(?!\d|제\d+호)(?:에따라|에서|에의하여|에따른)"
-    return re.search(named, re.sub(r"\s+", "", line)) is not None
+    return anchor.endswith("항") and OPENS_LIST.search(line) is not None \
+        and names_in_compact(anchor, line, r"(?!\d|제\d+호)(?:에따라|에서|에의하여|에따른)")
 
 
 def lists_asked_kind(question: str, line: str) -> bool:
@@ -175,23 +176,19 @@ class Chain:
                 found = None if stated and not excepted else \
                     self.best_line(terms, question, step.citation, ("delegates_to",))
                 own = self.line_score(terms, question, step)
-                if found is not None and found[0].score >= own and (
-                        states(question, found[0].citation.quote)
-                        and (not excepted or PROVISO.search(found[0].citation.quote))
-                        or not stated and own > 0 and fills_item(step.citation.anchor, found[0].citation.quote)
-                        and self.line_score(terms, question, found[0]) >= own
-                        or not stated and own > 0 and carries_out_with_list(step.citation.anchor, found[0].citation.quote)
-                        and (asks_content(question) or lists_asked_kind(question, found[0].citation.quote))):
+                if found is not None and found[0].score >= own \
+                        and self.completes(terms, question, step, found[0], own, stated, excepted):
                     out.append(found)
                 break
-            if self.selector.typed(question, quote) and not leaves_term(quote):
+            typed = self.selector.typed(question, quote)
+            if typed and not leaves_term(quote):
                 break  # it states the asked figure and leaves only the manner ("바")
             # asked for a figure the line does not state, the lower line that states one is the answer, before one
             # that fits more words ("얼마나 깎아 주나요": "… 100분의 50 감경", not "… 감면받으려는 사람은 다음 각 호의
             # 교육을 받아야"); a line that states it ("60일 이내에 … 다만, 보건복지부령으로 정하는 부득이한 사유로")
             # leaves a term, not the figure
             found = None
-            if answer_patterns(question) and not self.selector.typed(question, quote):
+            if answer_patterns(question) and not typed:
                 found = self.best_line(terms, question, step.citation, ("delegates_to",), asked_kind=True)
             found = found or self.best_line(terms, question, step.citation, ("delegates_to",))
             if found is None or found[0].score < self.line_score(terms, question, step):
@@ -199,6 +196,20 @@ class Chain:
             out.append(found)
             step = found[0]
         return out
+
+    def completes(self, terms: dict[str, float], question: str, step: Evidence, detail: Evidence, own: float,
+                  stated: bool, excepted: bool) -> bool:
+        """The lower line `detail` says what the quoted line `step`, which delegates nothing, leaves unsaid (see
+        `steps`): the figure asked for (or, the line stating it with an exception, the bound on that exception), what
+        the 호 it names consists of, or the list that carries out its 항 when asked what it covers or which kind."""
+        lower = detail.citation.quote
+        if self.selector.states_figure(question, lower) and (not excepted or PROVISO.search(lower)):
+            return True
+        if stated or own <= 0:
+            return False
+        anchor = step.citation.anchor
+        return fills_item(anchor, lower) and self.line_score(terms, question, detail) >= own \
+            or carries_out_with_list(anchor, lower) and (asks_content(question) or lists_asked_kind(question, lower))
 
     def line_score(self, terms: dict[str, float], question: str, e: Evidence) -> float:
         return self.selector.line_fit(terms, question, e.citation.quote)
