@@ -650,11 +650,45 @@ def test_a_delegation_to_a_ministry_ordinance_is_not_carried_out_by_a_decree(tmp
     assert not {x for x in links if x[:2] == ("assistance.md", "제27조 제2항") and x[3] == "assistance_decree.md"}, links
 
 
+ELDER_LAW = """# 고용상 연령차별금지 및 고령자고용촉진에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 합리적인 이유 없이 연령을 이유로 하는 고용차별을 금지하고, 고령자가 그 능력에 맞는 직업을 가질 수 있도록 지원하고 촉진함으로써, 고령자의 고용안정과 국민경제의 발전에 이바지하는 것을 목적으로 한다.
+
+##### 제21조의3 (퇴직예정자 등에 대한 재취업지원서비스 지원)
+
+**①** 사업주는 정년퇴직 등의 사유로 이직예정인 근로자에게 경력ㆍ적성 등의 진단 및 향후 진로설계, 취업알선, 재취업 또는 창업에 관한 교육 등 재취업에 필요한 서비스(이하 "재취업지원서비스"라 한다)를 제공하도록 노력하여야 한다.
+
+**②** 제1항에도 불구하고 대통령령으로 정하는 수 이상의 근로자를 사용하는 사업주는 정년 등 대통령령으로 정하는 비자발적인 사유로 이직예정인 준고령자 및 고령자에게 재취업지원서비스를 제공하여야 한다.
+
+**③** 제1항 및 제2항에 따른 재취업지원서비스의 대상, 내용 및 방법 등에 필요한 사항은 대통령령으로 정한다.
+"""
+
+ELDER_DECREE = """# 고용상 연령차별금지 및 고령자고용촉진에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「고용상 연령차별금지 및 고령자고용촉진에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제14조의2 (재취업지원서비스의 제공의무 사업주)
+
+법 제21조의3제2항에서 "대통령령으로 정하는 수 이상의 근로자를 사용하는 사업주"란 직전 연도의 매월 말일을 기준으로 각각 산정된 「고용보험법」 제2조제1호가목에 따른 피보험자 수의 평균이 1천명 이상인 사업주를 말한다.
+
+##### 제14조의3 (재취업지원서비스의 제공 대상)
+
+**①** 사업주는 법 제21조의3제2항에 따라 다음 각 호의 요건을 모두 갖춘 이직예정인 준고령자 및 고령자에게 같은 조 제1항에 따른 재취업지원서비스를 제공해야 한다.
+
+  1. 이직예정일이 50세 이상이 되는 연도에 있을 것
+  2. 「고용보험법」 제50조제3항에 따른 피보험기간이 이직예정일 전날까지 계속하여 1년 이상일 것
+"""
+
+
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Twelve more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의
+    """Thirteen more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의
     사회봉사 집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법, 집회 및 시위에 관한 법률, 한부모가족지원법, 장사
-    등에 관한 법률, 국민건강증진법 and 주택임대차보호법, each with its 시행령) in one index."""
+    등에 관한 법률, 국민건강증진법, 주택임대차보호법 and 고령자고용법, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
@@ -667,7 +701,8 @@ def excerpts(tmp_path_factory, assistant) -> Assistant:
                        ("한부모법.md", SINGLE_PARENT_LAW), ("한부모법_시행령.md", SINGLE_PARENT_DECREE),
                        ("장사법.md", FUNERAL_LAW), ("장사법_시행령.md", FUNERAL_DECREE),
                        ("건강증진법.md", HEALTH_LAW), ("건강증진법_시행령.md", HEALTH_DECREE),
-                       ("주택임대차법.md", LEASE_LAW), ("주택임대차법_시행령.md", LEASE_DECREE)):
+                       ("주택임대차법.md", LEASE_LAW), ("주택임대차법_시행령.md", LEASE_DECREE),
+                       ("고령자고용법.md", ELDER_LAW), ("고령자고용법_시행령.md", ELDER_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -804,6 +839,15 @@ def test_asked_how_often_the_line_that_says_how_often_follows(excerpts):
     answer = excerpts.ask("국민건강영양조사는 몇 년에 한 번씩 실시하나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("건강증진법_시행령.md", "제19조") in cited and "매년" in answer.answer, answer.answer
+
+
+def test_asked_how_large_a_line_that_leaves_the_number_to_the_decree_is_followed(excerpts):
+    """"어느 정도 규모" asks for a size ("1천명 이상"): 법 제21조의3 ① (quoted) says only who should try; ② ("대통령령으로
+    정하는 수 이상의 근로자를 사용하는 사업주는 … 제공하여야 한다") leaves the very number asked for to 시행령 제14조의2."""
+    assert any(p.search("피보험자 수의 평균이 1천명 이상인 사업주") for p in answer_patterns("회사 규모는 어느 정도인가요?"))
+    answer = excerpts.ask("정년퇴직 앞둔 직원에게 재취업지원서비스를 반드시 제공해야 하는 회사는 어느 정도 규모인가요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("고령자고용법_시행령.md", "제14조의2") in cited and "1천명" in answer.answer, (cited, answer.answer)
 
 
 def test_a_decree_article_that_fills_in_the_term_is_followed_though_its_items_name_many_articles(excerpts):

@@ -29,6 +29,9 @@ DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)(
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
 PROVISO = re.compile(r"제\d+항\s*단서")  # "법 제10조제2항 단서에 따라": the line details an exception
 # the subject itself is left: "… 서류 및 제출방법에 관한 사항은 대통령령으로 정하되"
+# the figure itself is left: "대통령령으로 정하는 수 이상의 근로자", "보건복지부령으로 정하는 금액"
+FIGURE_LEFT = re.compile(r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:으로|이)\s*정하는\s*"
+                         r"(?:수|금액|액수|비율|기간|기한|연령|나이|횟수|인원|면적|규모|일수)(?=\s|[을를이가은는의에과와,.)]|$)")
 SUBJECT_LEFT = re.compile(r"[은는]\s*(?:[가-힣]{1,15}(?:규칙|령)\s*(?:,|ㆍ|및|또는)\s*)*"
                           r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:\s*(?:또는|및)\s*[가-힣]{1,12}령)?\s*으로\s*정(?:한다|하되|하며)")
 
@@ -136,6 +139,8 @@ class Chain:
         best: tuple[float, Evidence, Hit, tuple[Evidence, Hit]] | None = None
         for hit, pos, anchor, quote in self.article_lines(lead.source, article_of(lead.anchor)):
             fit = self.selector.line_fit(terms, question, quote) if anchor not in quoted and delegates(quote) else -1.0
+            if fit >= 0 and FIGURE_LEFT.search(quote) and answer_patterns(question):
+                fit += 0.3  # it leaves the figure asked for ("대통령령으로 정하는 수 이상의 근로자"): as good as stating it
             if fit < least:
                 continue
             c = hit.chunk
