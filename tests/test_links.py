@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant import Assistant
+from assistant.answering.answerability import FEATURES, Features, Judge
 from assistant.answering.asked import figure_fits
 from assistant.answering.chain import Chain
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
@@ -684,11 +685,38 @@ ELDER_DECREE = """# 고용상 연령차별금지 및 고령자고용촉진에 �
 """
 
 
+SALE_LAW = """# 건축물의 분양에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 건축물의 분양 절차 및 방법 등에 관하여 필요한 사항을 정하여 건축물 분양과 관련된 투명성을 제고하고 분양받는 자를 보호하여 국민경제에 이바지함을 목적으로 한다.
+
+##### 제6조의3 (분양 건축물의 전매행위 제한)
+
+**①** 「주택법」 제63조제1항에 따라 지정된 투기과열지구 또는 같은 법 제63조의2제1항제1호에 따라 지정된 조정대상지역에서 대통령령으로 정하는 용도 및 규모의 건축물을 분양받은 자 또는 소유자는 분양계약을 체결한 날부터 대통령령으로 정하는 기간 동안 해당 건축물을 전매하거나 이의 전매를 알선할 수 없다.
+
+**②** 제1항에 해당하지 아니하는 건축물로서 분양사업자와 분양받은 자가 분양계약 체결을 한 건축물의 경우에는 사용승인 전에 2명 이상에게 전매하거나 이의 전매를 알선할 수 없다.
+"""
+
+SALE_DECREE = """# 건축물의 분양에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「건축물의 분양에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제9조의3 (전매행위의 제한기간 등)
+
+**①** 법 제6조의3제1항 전단에서 "대통령령으로 정하는 용도 및 규모의 건축물"이란 오피스텔로서 100실 이상인 건축물을 말한다.
+
+**②** 법 제6조의3제1항 전단에서 "대통령령으로 정하는 기간"이란 사용승인일부터 소유권이전등기일까지의 기간을 말한다.
+"""
+
+
 @pytest.fixture(scope="module")
 def excerpts(tmp_path_factory, assistant) -> Assistant:
-    """Thirteen more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의
+    """Fourteen more families (excerpts of 가정폭력방지법, 기초연금법, 가사근로자법, 청소년복지 지원법, 벌금 미납자의
     사회봉사 집행에 관한 특례법, 청원법, 장애예술인 문화예술 활동 지원법, 집회 및 시위에 관한 법률, 한부모가족지원법, 장사
-    등에 관한 법률, 국민건강증진법, 주택임대차보호법 and 고령자고용법, each with its 시행령) in one index."""
+    등에 관한 법률, 국민건강증진법, 주택임대차보호법, 고령자고용법 and 건축물분양법, each with its 시행령) in one index."""
     docs = tmp_path_factory.mktemp("excerpt_docs")
     for name, text in (("가정폭력방지법.md", PROTECTION_LAW), ("가정폭력방지법_시행령.md", PROTECTION_DECREE),
                        ("기초연금법.md", PENSION_LAW), ("기초연금법_시행령.md", PENSION_DECREE),
@@ -702,7 +730,8 @@ def excerpts(tmp_path_factory, assistant) -> Assistant:
                        ("장사법.md", FUNERAL_LAW), ("장사법_시행령.md", FUNERAL_DECREE),
                        ("건강증진법.md", HEALTH_LAW), ("건강증진법_시행령.md", HEALTH_DECREE),
                        ("주택임대차법.md", LEASE_LAW), ("주택임대차법_시행령.md", LEASE_DECREE),
-                       ("고령자고용법.md", ELDER_LAW), ("고령자고용법_시행령.md", ELDER_DECREE)):
+                       ("고령자고용법.md", ELDER_LAW), ("고령자고용법_시행령.md", ELDER_DECREE),
+                       ("건축물분양법.md", SALE_LAW), ("건축물분양법_시행령.md", SALE_DECREE)):
         (docs / name).write_text(text, encoding="utf-8")
     bot = assistant.clone(index_dir=tmp_path_factory.mktemp("excerpt_index"), corpus_dir=docs)
     bot.ingest([docs])
@@ -848,6 +877,26 @@ def test_asked_how_large_a_line_that_leaves_the_number_to_the_decree_is_followed
     answer = excerpts.ask("정년퇴직 앞둔 직원에게 재취업지원서비스를 반드시 제공해야 하는 회사는 어느 정도 규모인가요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("고령자고용법_시행령.md", "제14조의2") in cited and "1천명" in answer.answer, (cited, answer.answer)
+
+
+def test_the_judge_reads_a_delegating_lead_with_the_lines_it_leads_to(excerpts):
+    """"전매가 제한되는 오피스텔은 몇 실 이상인가요?": 법 제6조의3 ① leaves both the 오피스텔 and its size to 시행령
+    제9조의3 ① ("오피스텔로서 100실 이상인 건축물"). Judged alone, the law line lacks the word asked about (an answer
+    refused on a corpus of twelve statutes); read as one legal order with the line it leads to, it lacks nothing, and
+    its support rises."""
+    assert any(p.search("오피스텔로서 100실 이상인 건축물") for p in answer_patterns("오피스텔은 몇 실 이상인가요?"))
+    question = "투기과열지구에서 전매가 제한되는 오피스텔은 몇 실 이상인가요?"
+    hits = excerpts.retrieve(question, k=5)
+    law = next(h for h in hits if Path(h.chunk.source).name == "건축물분양법.md")
+    decree = next(h for h in hits if Path(h.chunk.source).name == "건축물분양법_시행령.md")
+    judge = Judge(excerpts.answerability, Features(excerpts.tokenizer, excerpts.index.keyword,
+                                                   excerpts.index.rows_by_source.get))
+    quotes = [line for line in law.chunk.text.split("\n") if "전매" in line][:1]
+    alone = judge(question, [law, decree], quotes)
+    along = judge(question, [law, decree], quotes, (decree,))
+    missing = FEATURES.index("missing_focus")
+    assert alone.features[missing] > 0 and along.features[missing] == 0
+    assert along.support > alone.support
 
 
 def test_a_decree_article_that_fills_in_the_term_is_followed_though_its_items_name_many_articles(excerpts):

@@ -239,6 +239,10 @@ class AnswerStream:
         support = judged.support if judged else 0.0
         choices = self._choices()
         refused = not choices and (not evidence or support < self.settings.min_support)
+        if refused and evidence and self._chain is not None:
+            judged = self._judged_along_chain(evidence, judged)
+            support = judged.support
+            refused = support < self.settings.min_support
         pieces: list[str] = []
         first_token = None
         if self.mode == "kiosk" and not refused and not choices:
@@ -285,6 +289,16 @@ class AnswerStream:
             candidates=tuple(Candidate(h.chunk.source, name_of(h), e.citation.anchor, question_for(self.question, h))
                              for h, e in choices))
         self._on_result(self.result)
+
+    def _judged_along_chain(self, evidence: list[Evidence], judged):
+        """A quoted line that leaves the asked thing to a lower statute ("대통령령으로 정하는 용도 및 규모의 건축물")
+        lacks it, which the judge reads as not answering: judged again as one legal order, with the lines the
+        delegation leads to ("오피스텔로서 100실 이상인 건축물"), where it leads to any."""
+        followed, linked = self._chain.extend(self._query, self._selector.with_items(self._query, evidence, self.hits))
+        if not linked:
+            return judged
+        again = self._judge(self._query, self.hits, [e.citation.quote for e in followed], tuple(linked))
+        return again if again.support > judged.support else judged
 
     def _authority(self, evidence: list[Evidence]) -> str | None:
         """The law article an answer led by a 시행령/시행규칙 article rests on, named in one line (staff)."""

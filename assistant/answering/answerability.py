@@ -75,12 +75,15 @@ class Features:
             return set()
         return {t for t, found in zip(terms, self.keyword.presence(terms, rows).any(axis=1)) if found}
 
-    def __call__(self, question: str, hits: list, quotes: list[str]) -> tuple[float, ...]:
+    def __call__(self, question: str, hits: list, quotes: list[str], along: tuple = ()) -> tuple[float, ...]:
+        """`along`: the hits of the lower lines the top one's delegation leads to, read as part of it (the 시행령
+        article names the "오피스텔" its 법률 article leaves to it)."""
         terms = self.keyword.question_terms(self.tokenizer, question)
         focus = {t: w for t, w in terms.items() if is_focus(t)} or terms
         top = hits[0]
         chunk = top.chunk
-        chunk_words = set(self.tokenizer.tokenize(chunk.embed_text, compounds=False))
+        chunk_words = set(self.tokenizer.tokenize(" ".join([chunk.embed_text, *(h.chunk.embed_text for h in along)]),
+                                                  compounds=False))
         quoted = set(self.tokenizer.tokenize(" ".join([chunk.title, chunk.article_title or "", *quotes]),
                                              compounds=False))
         # an everyday word is found where the statutes' word for it is ("산소" in a text on 분묘)
@@ -118,8 +121,8 @@ class Judge:
     def __init__(self, model: "AnswerabilityModel", features: Features):
         self.model, self.features = model, features
 
-    def __call__(self, question: str, hits: list, quotes: list[str]) -> Judged:
-        read = self.features(question, hits, quotes)
+    def __call__(self, question: str, hits: list, quotes: list[str], along: tuple = ()) -> Judged:
+        read = self.features(question, hits, quotes, along)
         return Judged(self.model.probability(read), read)
 
 

@@ -67,6 +67,11 @@ NOTICE = re.compile(r"통지|통보|안내|알려|연락|결정|회신")
 LASTS_UNTIL = re.compile(r"\d+\s*(?:개월|년|일)|(?:때|월|날|해|연도)\s*까지")
 
 
+# "몇 실", "몇 층", "몇 가구", "몇 곳": a count asked in a unit of its own is stated in that unit ("30실 이상")
+COUNTED = re.compile(r"몇\s*(실|층|가구|세대|대|석|곳|개|건|장|권|필지)"
+                     r"(?=[\s?.!,]|$|[이가을를은는의에도만]|까지|부터|으로|로|짜리|씩|정도|이상|이하|이내|미만)")
+
+
 @functools.lru_cache(maxsize=256)
 def answer_patterns(question: str) -> tuple[re.Pattern, ...]:
     r"""How the documents state what the question asks for ("며칠" -> r"\d+\s*일"); () for other questions. Cached:
@@ -74,7 +79,10 @@ def answer_patterns(question: str) -> tuple[re.Pattern, ...]:
     if UNTIL_RECEIVED.search(question) and not NOTICE.search(question):
         rest = question.replace("언제까지", "")
         return (LASTS_UNTIL,) + tuple(answer for cue, answer in ANSWER_TYPES if cue.search(rest))
-    return tuple(answer for cue, answer in ANSWER_TYPES if cue.search(question))
+    counted = tuple(re.compile(rf"\d[\d,]*\s*(?:[천만]\s*)?{re.escape(unit)}"
+                               r"(?=[\s(,.)]|$|[이가을를은는의에도만]|까지|부터|으로|로|씩|이상|이하|이내|미만|당)")
+                    for unit in dict.fromkeys(COUNTED.findall(question)))
+    return tuple(answer for cue, answer in ANSWER_TYPES if cue.search(question)) + counted
 
 
 def share(terms: dict[str, float], words: set[str]) -> float:
