@@ -17,7 +17,7 @@ from .types import Chunk
 
 # raised whenever extraction reads links it did not before: an index made by an older one is re-linked by the next
 # ingest, though no document changed (2: a delegation named by no lower article, "같은 조 제N항")
-LINKS_VERSION = 3
+LINKS_VERSION = 4
 REVERSE = {"implements": "delegates_to", "cites": "cited_by"}
 STATUTE_TYPES = ("law", "rule", "ordinance")
 LEVELS = {"법률": 0, "시행령": 1, "시행규칙": 2}
@@ -300,6 +300,49 @@ def sibling_delegations(links: set[Link], paras: list[Paragraph], titles: dict[t
     return added
 
 
+def title_words(title: str) -> list[str]:
+    """An article title's words, their particle and filler words left out: "민원문서의 이송 절차 및 방법 등" ->
+    ["민원문서", "이송", "절차", "방법"]."""
+    words = [w for w in re.findall(r"[가-힣]+", title) if w not in SUBJECT_FILLER]
+    return [w[:-1] if len(w) > 2 and w[-1] in "의에" else w for w in words]
+
+
+def unnamed_articles(links: set[Link], paras: list[Paragraph], titles: dict[tuple[str, str], str],
+                     resolver: "Resolver") -> set[Link]:
+    """A 항 that leaves a detail to the 시행령 or 시행규칙 of its own family, which names no law article in return,
+    and an article there that names none at all (older decrees: 「인감증명법 시행령」 제6조 "(인장의 규격) 인감의 증명에
+    사용하는 인장의 크기는 …" for 법 제6조 "(인장 규격의 제한) … 도장은 대통령령으로 정하는 바에 따라 규격을 제한할 수
+    있다"): linked where the law article's title and delegating sentence hold every word of the lower one's title
+    (not "전문위원" for "자문위원") and each is the other's only match."""
+    named = {(x.target, x.target_anchor) for x in links if x.relation == "implements"}
+    linked_up = {(x.source, article_of(x.anchor)) for x in links if x.relation == "implements"}
+    lower: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    for source, article in dict.fromkeys((p.source, article_of(p.anchor)) for p in paras):
+        family, level = level_of(*resolver.documents[source])
+        # a title of one word ("목적", "정의") or an addendum's says too little to be matched by
+        if level in (1, 2) and (source, article) not in linked_up and not article.startswith("부칙") \
+                and len(syllable_pairs(titles.get((source, article), "")) - FILLER_PAIRS) >= 2:
+            lower.setdefault((family, level), []).append((source, article))
+    matches: dict[tuple[str, str], list[tuple[Paragraph, str]]] = {}  # lower article -> the 항 whose title fit it
+    for p in paras:
+        family, level = level_of(*resolver.documents[p.source])
+        _, sentence = delegated_subject(p.text)
+        if level != 0 or not sentence or (p.source, p.anchor) in named:
+            continue
+        held = re.sub(r"\s+", "", titles.get((p.source, article_of(p.anchor)), "") + sentence)
+        winners = [key for to in named_levels(sentence) for key in lower.get((family, to), ())
+                   if all(word in held for word in title_words(titles[key]))]
+        if len(winners) == 1:
+            matches.setdefault(winners[0], []).append((p, sentence))
+    added: set[Link] = set()
+    for (target, article), found in matches.items():
+        if len({article_of(p.anchor) for p, _ in found}) == 1:
+            for p, sentence in found:
+                added.add(Link(p.source, p.anchor, "delegates_to", target, article, sentence))
+                added.add(Link(target, article, "implements", p.source, p.anchor, sentence))
+    return added
+
+
 def extract_links(chunks: list[Chunk]) -> list[Link]:
     """Every link between indexed statute articles, both directions, sorted (the same chunks give the same file)."""
     statutes = [c for c in chunks if c.doc_type in STATUTE_TYPES]
@@ -331,4 +374,5 @@ def extract_links(chunks: list[Chunk]) -> list[Link]:
     titles = {(c.source, article_of(c.anchor)): (c.article_title or "").strip() for c in statutes}
     levels = {source: level_of(title, doc_type)[1] for source, (title, doc_type) in documents.items()}
     links |= sibling_delegations(links, paras, titles, levels)
+    links |= unnamed_articles(links, paras, titles, resolver)
     return sorted(links, key=lambda x: (x.source, x.anchor, x.relation, x.target, x.target_anchor, x.sentence))

@@ -614,6 +614,67 @@ def test_a_delegation_no_lower_article_names_goes_to_the_one_on_its_subject(tmp_
     assert ("fine_decree.md", "제11조", "implements", "fine.md", "제12조 제3항") in links
 
 
+SEAL_LAW = """# 인감증명법
+
+##### 제1조 (목적)
+
+이 법은 인감증명에 관한 사항을 규정하여 인감증명 사무의 적정을 기하고 국민의 편익을 도모함을 목적으로 한다.
+
+##### 제6조 (인장 규격의 제한)
+
+제3조에 따라 인감으로 신고하는 도장은 대통령령으로 정하는 바에 따라 규격을 제한할 수 있다.
+
+##### 제10조 (인감대장 등의 보존기간)
+
+**①** 인감대장은 영구히 보존하여야 한다.
+
+**②** 인감대장 외의 인감증명 관계 서류의 보존기간은 대통령령으로 정한다.
+
+##### 제14조 (전문위원)
+
+**①** 위원회에 전문위원을 둘 수 있다.
+
+**②** 전문위원의 직급과 수 등에 관하여 필요한 사항은 대통령령으로 정한다.
+"""
+
+SEAL_DECREE = """# 인감증명법 시행령
+
+##### 제1조 (목적)
+
+이 영은 인감증명법 시행에 관하여 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제6조 (인장의 규격)
+
+인감의 증명에 사용하는 인장의 크기는 가로ㆍ세로 각각 7밀리미터 이상 30밀리미터 이내이어야 한다.
+
+##### 제17조 (인감증명관계서류의 보존기간)
+
+법 제10조제2항의 규정에 의한 인감증명관계서류의 보존기간은 다음과 같다.
+
+  1. 인감증명서발급대장: 30년
+  2. 각종 신고서, 확인서 및 동의서: 10년
+
+##### 제20조 (자문위원)
+
+위원회에 자문위원을 둘 수 있다.
+"""
+
+
+def test_a_decree_article_that_names_no_law_article_is_linked_by_its_title(tmp_path):
+    """Older decrees state a detail without naming the law article that leaves it to them: 시행령 제6조 "(인장의 규격)
+    인장의 크기는 …" carries out 법 제6조 "(인장 규격의 제한) … 대통령령으로 정하는 바에 따라 규격을 제한할 수 있다".
+    Linked by title only where the law article's title and sentence hold every word of the decree article's: not
+    제20조 "(자문위원)" to 법 제14조 "(전문위원)", and never the article a decree line names itself."""
+    (tmp_path / "seal.md").write_text(SEAL_LAW, encoding="utf-8")
+    (tmp_path / "seal_decree.md").write_text(SEAL_DECREE, encoding="utf-8")
+    links = links_of(tmp_path)
+    assert ("seal.md", "제6조", "delegates_to", "seal_decree.md", "제6조") in links
+    assert ("seal_decree.md", "제6조", "implements", "seal.md", "제6조") in links
+    assert not any(x[0] == "seal.md" and x[1].startswith("제14조") for x in links), links
+    assert {x for x in links if x[0] == "seal.md" and x[1] == "제10조 제2항"} \
+        == {("seal.md", "제10조 제2항", "delegates_to", "seal_decree.md", "제17조")}
+
+
 ASSISTANCE_LAW = """# 장애인활동 지원에 관한 법률
 
 ##### 제1조 (목적)
