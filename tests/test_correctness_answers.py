@@ -87,6 +87,14 @@ def test_a_unit_asked_by_name_is_the_unit_of_the_answer():
     assert stated("지원 기간은 어떻게 되나요?", "지원기간은 90일 이내로 한다")
     assert stated("하루에 최대 몇 시간까지 할 수 있나요?", "1일 총 13시간을 초과할 수 없다")
     assert not stated("하루에 최대 몇 시간까지 할 수 있나요?", "신청일부터 30일 이내에 결정해야 한다")
+    # "얼마 안에" asks for a period, not an amount ("서류의 유효기간은 … 3개월로 한다", not "통당 600원")
+    assert stated("서류는 발급받고 얼마 안에 내야 하나요?", "제출하는 서류의 유효기간은 3개월로 한다")
+    assert not stated("서류는 발급받고 얼마 안에 내야 하나요?", "인감증명서 발급: 통당 600원")
+    assert stated("수수료는 얼마예요?", "인감증명서 발급: 통당 600원")
+    # a count asked in a unit of its own ("몇 실", "몇 층") is stated in that unit, with 천/만 ("1천명")
+    assert stated("오피스텔은 몇 실 이상이면 적용되나요?", "오피스텔로서 30실(室) 이상인 것")
+    assert not stated("오피스텔은 몇 실 이상이면 적용되나요?", "바닥면적의 합계가 3천제곱미터 이상")
+    assert stated("직원이 몇 명 이상인 회사인가요?", "피보험자 수의 평균이 1천명 이상인 사업주")
 
 
 def test_how_long_and_how_often_are_not_how_much():

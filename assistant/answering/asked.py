@@ -10,12 +10,8 @@ from __future__ import annotations
 import functools
 import re
 
-# "얼마" asks for an amount; "얼마 만에 / 얼마 동안" for a time, "얼마나" with a word of time or frequency
-# ("얼마나 걸리나요", "얼마나 자주", "얼마나 오래") how long or how often, and "얼마 (이상) 살아야 / 거주해야 / 근무해야"
-# how long one must have lived or worked somewhere: none of them how much
-STAYING = r"(?:이상\s*)?(?:거주|살아|살았|근무|재직|체류|가입|다녀|일해)"
-HOW_MUCH = (r"얼마(?!\s*(?:만에|안에|동안|간|뒤|후|전|이내|나\s*(?:걸리|걸려|걸릴|자주|오래|동안|기다|지나|빨리|일찍|늦)|"
-            rf"(?:나\s*)?{STAYING}))")
+from ..index.keyword import HOW_MUCH
+
 # how long or how often a benefit is given ("얼마 동안 받나요", "얼마나 자주 나오나요"), which its 지원 내용 states;
 # "얼마나 오래 걸리나요" asks how long a procedure takes
 HOW_LONG_OR_OFTEN = r"얼마\s*(?:동안|간)|얼마나\s*(?:자주|동안|오래(?!\s*걸))"

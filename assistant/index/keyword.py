@@ -39,6 +39,13 @@ def statute_words(tokens: list[str]) -> str:
     return " ".join(dict.fromkeys(STATUTE_WORDS[t] for t in tokens if t in STATUTE_WORDS))
 
 
+# "얼마" asks for an amount; "얼마 만에 / 얼마 동안" for a time, "얼마나" with a word of time or frequency
+# ("얼마나 걸리나요", "얼마나 자주", "얼마나 오래") how long or how often, and "얼마 (이상) 살아야 / 거주해야 / 근무해야"
+# how long one must have lived or worked somewhere: none of them how much
+STAYING = r"(?:이상\s*)?(?:거주|살아|살았|근무|재직|체류|가입|다녀|일해)"
+HOW_MUCH = (r"얼마(?!\s*(?:만에|안에|동안|간|뒤|후|전|이내|나\s*(?:걸리|걸려|걸릴|자주|오래|동안|기다|지나|빨리|일찍|늦)|"
+            rf"(?:나\s*)?{STAYING}))")
+
 # (what the question asks for, how a document states it)
 ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
     (r"며칠|몇\s*일|기한|언제까지", r"\d+\s*일|지체\s*없이|즉시"),
@@ -48,11 +55,12 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
     (r"몇\s*(개월|달)", r"\d+\s*개월"),
     (r"몇\s*년", r"\d+\s*(?:년|개월)"),
     (r"몇\s*시간", r"\d+\s*시간"),
-    (r"기간|얼마\s*동안", r"\d+\s*(개월|년|일)"),
+    # "얼마 안에", "얼마 동안", "얼마나 살아야": a period
+    (rf"기간|얼마\s*(?:동안|안에|이내|만에)|얼마\s*(?:나\s*)?{STAYING}", r"\d+\s*(개월|년|일)"),
     # how often ("얼마나 자주", "주기", "몇 년마다", "몇 년에 한 번"): "매년", "3년마다", "연 2회", "분기별"
     (r"얼마나\s*자주|주기|몇\s*(?:년|달|개월|주)\s*(?:마다|에\s*한\s*번)",
      r"매\s*(?:년|월|분기|반기|주|일)|\d+\s*(?:년|개월|월|주|일)\s*마다|\d+\s*(?:년|개월)에\s*\d+\s*회|[연월]\s*\d+\s*회|[분반]기별"),
-    (r"얼마|금액|비용", r"\d[\d,]*\s*(?:[억천백]\s*)?(?:만\s*)?원|100분의|퍼센트|%"),  # 3천원, 5천만원, 1억원
+    (HOW_MUCH + r"|금액|비용", r"\d[\d,]*\s*(?:[억천백]\s*)?(?:만\s*)?원|100분의|퍼센트|%"),  # 3천원, 5천만원, 1억원
     # "1천명", "300명": a count of people may be written with 천/만
     (r"몇\s*(명|번|회|인)", r"\d+\s*(?:[천만]\s*)?(명|인|회|번)|분의"),
     # "어느 정도 규모인가요": a size, counted in people ("상시 300명 이상"), floor area or money
