@@ -16,7 +16,8 @@ from .structure import line_anchors
 from .types import Chunk
 
 # raised whenever extraction reads links it did not before: an index made by an older one is re-linked by the next
-# ingest, though no document changed (2: a delegation named by no lower article, "같은 조 제N항")
+# ingest, though no document changed (2: a delegation named by no lower article, "같은 조 제N항"; 4: a decree article
+# that names no law article, matched by its title)
 LINKS_VERSION = 4
 REVERSE = {"implements": "delegates_to", "cites": "cited_by"}
 STATUTE_TYPES = ("law", "rule", "ordinance")
