@@ -309,24 +309,24 @@ def title_words(title: str) -> list[str]:
 
 
 def unnamed_articles(links: set[Link], paras: list[Paragraph], titles: dict[tuple[str, str], str],
-                     resolver: "Resolver") -> set[Link]:
+                     kinds: dict[str, tuple[str, int | None]]) -> set[Link]:
     """A 항 that leaves a detail to the 시행령 or 시행규칙 of its own family, which names no law article in return,
     and an article there that names none at all (older decrees: 「인감증명법 시행령」 제6조 "(인장의 규격) 인감의 증명에
     사용하는 인장의 크기는 …" for 법 제6조 "(인장 규격의 제한) … 도장은 대통령령으로 정하는 바에 따라 규격을 제한할 수
     있다"): linked where the law article's title and delegating sentence hold every word of the lower one's title
-    (not "전문위원" for "자문위원") and each is the other's only match."""
+    (not "전문위원" for "자문위원") and each is the other's only match. `kinds`: each document's (family, level)."""
     named = {(x.target, x.target_anchor) for x in links if x.relation == "implements"}
     linked_up = {(x.source, article_of(x.anchor)) for x in links if x.relation == "implements"}
     lower: dict[tuple[str, int], list[tuple[str, str]]] = {}
     for source, article in dict.fromkeys((p.source, article_of(p.anchor)) for p in paras):
-        family, level = level_of(*resolver.documents[source])
+        family, level = kinds[source]
         # a title of one word ("목적", "정의") or an addendum's says too little to be matched by
         if level in (1, 2) and (source, article) not in linked_up and not article.startswith("부칙") \
                 and len(syllable_pairs(titles.get((source, article), "")) - FILLER_PAIRS) >= 2:
             lower.setdefault((family, level), []).append((source, article))
     matches: dict[tuple[str, str], list[tuple[Paragraph, str]]] = {}  # lower article -> the 항 whose title fit it
     for p in paras:
-        family, level = level_of(*resolver.documents[p.source])
+        family, level = kinds[p.source]
         _, sentence = delegated_subject(p.text)
         if level != 0 or not sentence or (p.source, p.anchor) in named:
             continue
@@ -373,7 +373,7 @@ def extract_links(chunks: list[Chunk]) -> list[Link]:
                 back = t.anchor if (named or delegating) else article_of(t.anchor)
                 links.add(Link(target, back, REVERSE[relation], p.source, p.anchor, sentence))
     titles = {(c.source, article_of(c.anchor)): (c.article_title or "").strip() for c in statutes}
-    levels = {source: level_of(title, doc_type)[1] for source, (title, doc_type) in documents.items()}
-    links |= sibling_delegations(links, paras, titles, levels)
-    links |= unnamed_articles(links, paras, titles, resolver)
+    kinds = {source: level_of(title, doc_type) for source, (title, doc_type) in documents.items()}
+    links |= sibling_delegations(links, paras, titles, {source: level for source, (_, level) in kinds.items()})
+    links |= unnamed_articles(links, paras, titles, kinds)
     return sorted(links, key=lambda x: (x.source, x.anchor, x.relation, x.target, x.target_anchor, x.sentence))

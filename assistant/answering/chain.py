@@ -23,14 +23,15 @@ from .retrieve import Filters, Hit, SearchIndex, compact_title
 ASKS_WHICH = re.compile(r"(?:어떤|무슨|어느)\s+([가-힣]+?)(?:에서|으로|부터|까지|에|로|을|를|이|가|은|는|의|와|과|도|만)?"
                         r"(?=\s|[?.!]|$)")
 MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
+LEFT_TO = r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:으로|이)\s*정하는\s*"  # "대통령령으로 정하는", "…령이 정하는"
 # the term a delegating line leaves open: "대통령령으로 정하는 금액", "보건복지부령으로 정하는 보호자의 대리인"
-DELEGATED_TERM = re.compile(r"((?:대통령령|총리령|[가-힣]{1,12}부령)(?:으로|이)\s*정하는\s*[가-힣ㆍ ]{1,30}?)(?=[(이가을를은는의에,.]|$)")
+DELEGATED_TERM = re.compile(rf"({LEFT_TO}[가-힣ㆍ ]{{1,30}}?)(?=[(이가을를은는의에,.]|$)")
 # "제1항에 따른", "제1항 및 제2항": 항 of the same article (not "법 제4조제1항", whose 항 follows a 조)
 SAME_ARTICLE_PARAGRAPH = re.compile(r"(?<![조\d])제(\d+)항")
 PROVISO = re.compile(r"제\d+항\s*단서")  # "법 제10조제2항 단서에 따라": the line details an exception
 # the figure itself is left: "대통령령으로 정하는 수 이상의 근로자", "보건복지부령으로 정하는 금액"
-FIGURE_LEFT = re.compile(r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:으로|이)\s*정하는\s*"
-                         r"(?:수|금액|액수|비율|기간|기한|연령|나이|횟수|인원|면적|규모|일수)(?=\s|[을를이가은는의에과와,.)]|$)")
+FIGURE_LEFT = re.compile(LEFT_TO + r"(?:수|금액|액수|비율|기간|기한|연령|나이|횟수|인원|면적|규모|일수)"
+                                   r"(?=\s|[을를이가은는의에과와,.)]|$)")
 # the subject itself is left: "… 서류 및 제출방법에 관한 사항은 대통령령으로 정하되"
 SUBJECT_LEFT = re.compile(r"[은는]\s*(?:[가-힣]{1,15}(?:규칙|령)\s*(?:,|ㆍ|및|또는)\s*)*"
                           r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:\s*(?:또는|및)\s*[가-힣]{1,12}령)?\s*으로\s*정(?:한다|하되|하며)")
