@@ -171,9 +171,12 @@ def test_pages_in_a_real_browser(server):
             page.screenshot(path=str(SHOTS / "kiosk-follow-up.png"), full_page=True)
 
             # kiosk welfare finder: one question per screen with large buttons, then the services as cards
+            # each press waits for the rerun it starts: a click on a button about to be replaced is lost (seen in CI)
             finder.click()
+            settle(page)
             for label in ("65세 이상", "혼자 살아요", "기준 중위소득의 30% 이하", "아니오", "은퇴"):
                 page.get_by_role("button", name=label, exact=True).click()
+                settle(page)
             expect(page.get_by_role("heading", name="기초연금", exact=True)).to_be_visible()
             shown("신청 가능성 높음")
             shown("만 65세 이상이고 소득인정액이 선정기준액 이하인 사람이 받을 수 있습니다.")
