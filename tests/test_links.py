@@ -940,6 +940,71 @@ def test_asked_how_large_a_line_that_leaves_the_number_to_the_decree_is_followed
     assert ("고령자고용법_시행령.md", "제14조의2") in cited and "1천명" in answer.answer, (cited, answer.answer)
 
 
+INCOME_LAW = """# 기초연금법
+
+##### 제1조 (목적)
+
+이 법은 노인에게 기초연금을 지급하여 안정적인 소득기반을 제공함으로써 노인의 생활안정을 지원하고 복지를 증진함을 목적으로 한다.
+
+##### 제2조 (정의)
+
+이 법에서 사용하는 용어의 뜻은 다음과 같다.
+
+  1. "기초연금 수급권"이란 이 법에 따른 기초연금을 받을 권리를 말한다.
+  2. "소득인정액"이란 본인 및 배우자의 소득평가액과 재산의 소득환산액을 합산한 금액을 말한다. 이 경우 소득평가액과 재산의 소득환산액을 산정하는 소득 및 재산의 범위는 대통령령으로 정하고, 소득평가액과 재산의 소득환산액의 구체적인 산정방법은 보건복지부령으로 정한다.
+"""
+INCOME_DECREE = """# 기초연금법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「기초연금법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제3조 (재산의 범위)
+
+법 제2조제2호 후단에 따라 재산의 소득환산액을 산정하는 재산의 범위는 다음 각 호와 같다.
+
+  1. 일반재산: 토지, 건축물, 주택, 자동차
+  2. 금융재산
+
+##### 제11조 (감액에 따른 기초연금액 지급수준)
+
+법 제8조제2항에 따라 소득인정액과 기초연금액을 합산한 금액이 선정기준액을 초과하는 사람에게는 선정기준액에서 소득인정액을 뺀 금액이 기준연금액의 100분의 10 이하인 경우 기준연금액의 100분의 10에 해당하는 금액을 지급한다.
+"""
+INCOME_RULE = """# 기초연금법 시행규칙
+
+##### 제1조 (목적)
+
+이 규칙은 「기초연금법」 및 같은 법 시행령에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제4조 (재산의 소득환산액 산정방식)
+
+**①** 법 제2조제2호에 따른 재산의 소득환산액은 재산가액에서 기본재산액과 부채를 뺀 후 제2항에 따른 재산의 소득환산율을 곱한 금액을 12로 나눈 금액으로 한다.
+
+**②** 제1항에 따른 재산의 소득환산율은 100분의 4로 한다.
+"""
+
+
+def test_asked_for_a_share_the_sibling_paragraph_the_rule_takes_it_from_follows(assistant, tmp_path):
+    """"몇 퍼센트" asks for a share, written "100분의 4" in a statute. 법 제2조 제2호 leaves the 범위 to the 시행령 and
+    the 산정방법 to the 시행규칙; 시행규칙 제4조 ① (linked) takes the rate from its own ② ("제2항에 따른 … 소득환산율"),
+    which states it: the answer follows the law line there, not to the 시행령's list of 재산 nor to another article's
+    "100분의 10" (the law line states the share through its rule: as one legal order, it competes as typed)."""
+    assert all(any(p.search(text) for p in answer_patterns("몇 퍼센트로 환산하나요?"))
+               for text in ("100분의 4로 한다", "10분의 3 이상", "5% 이내"))
+    assert not answer_patterns("방송사에 요청해야 하는 방송은 어떤 프로그램인가요?")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in (("기초연금법.md", INCOME_LAW), ("기초연금법_시행령.md", INCOME_DECREE),
+                       ("기초연금법_시행규칙.md", INCOME_RULE)):
+        (docs / name).write_text(text, encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
+    bot.ingest([docs])
+    answer = bot.ask("기초연금 소득인정액을 계산할 때 재산은 몇 퍼센트로 소득 환산하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert cited == [("기초연금법.md", "제2조 제2호"), ("기초연금법_시행규칙.md", "제4조 제2항")], cited
+    assert "100분의 4" in answer.answer, answer.answer
+
+
 def test_the_judge_reads_a_delegating_lead_with_the_lines_it_leads_to(excerpts):
     """"전매가 제한되는 오피스텔은 몇 실 이상인가요?": 법 제6조의3 ① leaves both the 오피스텔 and its size to 시행령
     제9조의3 ① ("오피스텔로서 100실 이상인 건축물"). Judged alone, the law line lacks the word asked about (an answer

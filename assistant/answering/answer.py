@@ -116,9 +116,10 @@ def contact_of(department: str | None) -> str | None:
 
 
 # a figure as the documents state it, with its qualifier: "30일 이내", "65세 이상", "100분의 50", "월 20만원"; a date
-# keeps its year and month ("5월 1일"), and a range both ends ("5월 1일부터 5월 7일까지")
-_FIGURE = (r"(?:100분의\s*\d+|(?:\d{4}\s*년\s*)?(?:\d{1,2}\s*월\s*)?\d[\d,.]*\s*(?:일|개월|년|세|[십백천]?[만억]?\s*원|명|인|회|번"
-           r"|퍼센트|%))")
+# keeps its year and month ("5월 1일"), and a range both ends ("5월 1일부터 5월 7일까지"); fractions and counts with
+# 천/만 whole ("10분의 3", "1천500퍼센트", "1천명")
+_FIGURE = (r"(?:\d+\s*분의\s*\d+|(?:\d{4}\s*년\s*)?(?:\d{1,2}\s*월\s*)?\d[\d,.]*(?:\s*[천만]\s*(?:\d[\d,.]*)?)?\s*"
+           r"(?:일|개월|년|세|[십백천]?[만억]?\s*원|명|인|회|번|퍼센트|%))")
 FIGURE = re.compile(rf"{_FIGURE}(?:\s*(?:부터|에서)\s*{_FIGURE}\s*까지|\s*(?:이내|이상|이하|미만|초과|까지|부터|마다))?"
                     r"(?P<negated>\s*(?:가|이)\s*(?:되지|지나지|넘지|이르지|달하지)\s*(?:아니한|않은))?")
 

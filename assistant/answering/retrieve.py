@@ -405,7 +405,17 @@ class Retriever:
         articles on the same subject, the one that states the asked kind is the one that answers."""
         wanted = answer_patterns(question)
         if wanted:
-            return {r: float(any(a.search(self.index.chunks[r].text) for a in wanted)) for r in rows}
+            states = lambda r: any(a.search(self.index.chunks[r].text) for a in wanted)  # noqa: E731
+            out = {r: float(states(r)) for r in rows}
+            # a 법률 article whose line closest to the question leaves the figure to a lower statute states it through
+            # that article ("대통령령으로 정하는 연령 이상인 사람" -> "6세 이상인 사람을 말한다"): as one legal order
+            terms = None
+            for r in rows:
+                if not out[r] and self.index.links.of(self.index.chunks[r].source,
+                                                      article_of(self.index.chunks[r].anchor), ("delegates_to",)):
+                    terms = terms if terms is not None else self.index.keyword.question_terms(self.tokenizer, question)
+                    out[r] = 0.5 * any(states(t) for t in self.delegated_rows(self.index.chunks[r], terms))
+            return out
         if asks_procedure(question):
             # asked how to apply or which papers: a chunk with a line saying who hands what in to whom
             return {r: float(any(states_asked_procedure(question, line)

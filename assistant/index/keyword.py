@@ -61,6 +61,8 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
     (r"얼마나\s*자주|주기|몇\s*(?:년|달|개월|주)\s*(?:마다|에\s*한\s*번)",
      r"매\s*(?:년|월|분기|반기|주|일)|\d+\s*(?:년|개월|월|주|일)\s*마다|\d+\s*(?:년|개월)에\s*\d+\s*회|[연월]\s*\d+\s*회|[분반]기별"),
     (HOW_MUCH + r"|금액|비용", r"\d[\d,]*\s*(?:[억천백]\s*)?(?:만\s*)?원|100분의|퍼센트|%"),  # 3천원, 5천만원, 1억원
+    # a share ("몇 퍼센트", "몇 %", "비율") is written as a fraction in statutes: "100분의 4", "10분의 3", "2분의 1"
+    (r"몇\s*(?:퍼센트|%|프로)|비율", r"\d+\s*분의\s*\d+|\d+(?:\.\d+)?\s*(?:퍼센트|%)"),
     # "1천명", "300명": a count of people may be written with 천/만
     (r"몇\s*(명|번|회|인)", r"\d+\s*(?:[천만]\s*)?(명|인|회|번)|분의"),
     # "어느 정도 규모인가요": a size, counted in people ("상시 300명 이상"), floor area or money
