@@ -400,15 +400,17 @@ class Retriever:
         return {r: share(terms, self.index.words_of(self.index.chunks[r].title, self.tokenizer)) for r in rows}
 
     def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
-        """1 when the question asks for a number of a kind (days, age, period, amount, count) and the chunk states
-        one, or asks how to apply or which papers and a line of the chunk says who hands what in to whom: of two
-        articles on the same subject, the one that states the asked kind is the one that answers."""
+        """1 when the question asks for a number of a kind (days, age, period, amount, share, count) and the chunk
+        states one, or asks how to apply or which papers and a line of the chunk says who hands what in to whom: of
+        two articles on the same subject, the one that states the asked kind is the one that answers. ½ for an article
+        that states the number through the lower statute its closest line leaves it to (at 1 it would take the lead
+        from the implementing article itself)."""
         wanted = answer_patterns(question)
         if wanted:
             states = lambda r: any(a.search(self.index.chunks[r].text) for a in wanted)  # noqa: E731
             out = {r: float(states(r)) for r in rows}
-            # a 법률 article whose line closest to the question leaves the figure to a lower statute states it through
-            # that article ("대통령령으로 정하는 연령 이상인 사람" -> "6세 이상인 사람을 말한다"): as one legal order
+            # an article whose line closest to the question leaves the figure to a lower statute states it through
+            # that statute ("대통령령으로 정하는 연령 이상인 사람" -> "6세 이상인 사람을 말한다"): as one legal order
             terms = None
             for r in rows:
                 if not out[r] and self.index.links.of(self.index.chunks[r].source,
