@@ -268,9 +268,11 @@ class Chain:
             within = link.target_anchor
             level = level_of(self.index.links.titles.get(link.target, ""), "law")[1]
             lines = self.article_lines(link.target, article_of(within))
-            for hit, pos, anchor, quote in lines:
-                inside = anchor == within or anchor.startswith(within + " ")
-                if not inside and not (asked_kind and self.sibling_named(within, anchor, lines)) \
+            inside = [anchor == within or anchor.startswith(within + " ") for _, _, anchor, _ in lines]
+            siblings = self.siblings_named(within, [quote for (*_, quote), held in zip(lines, inside) if held]) \
+                if asked_kind else set()
+            for (hit, pos, anchor, quote), held in zip(lines, inside):
+                if not (held or paragraph_of(anchor) in siblings) \
                         or asked_kind and not self.selector.typed(question, quote):
                     continue
                 score = self.selector.line_fit(terms, question, quote)
@@ -288,16 +290,13 @@ class Chain:
         return (best[1], best[2]) if best else None
 
     @staticmethod
-    def sibling_named(within: str, anchor: str, lines: list[tuple[Hit, int, str, str]]) -> bool:
-        """`anchor` is another 항 of the linked article that the linked 항 takes a part of the detail from ("법
-        제2조제4호에 따른 재산의 소득환산액은 … 제2항에 따른 재산의 소득환산율을 곱한 금액" -> "② … 소득환산율은 100분의
-        4로 한다"): asked for that figure, the sibling states it."""
+    def siblings_named(within: str, quotes: list[str]) -> set[str]:
+        """The other 항 of the linked article that the linked 항 `within` (its lines: `quotes`) takes a part of the
+        detail from ("법 제2조제4호에 따른 재산의 소득환산액은 … 제2항에 따른 재산의 소득환산율을 곱한 금액" -> "② …
+        소득환산율은 100분의 4로 한다"): asked for that figure, the sibling states it."""
         article = article_of(within)
-        if article_of(anchor) != article or paragraph_of(anchor) in (article, paragraph_of(within)):
-            return False
-        named = {f"{article} 제{n}항" for _, _, a, quote in lines if a == within or a.startswith(within + " ")
-                 for n in SAME_ARTICLE_PARAGRAPH.findall(quote)}
-        return paragraph_of(anchor) in named
+        named = {f"{article} 제{n}항" for quote in quotes for n in SAME_ARTICLE_PARAGRAPH.findall(quote)}
+        return named - {paragraph_of(within)}
 
     def article_lines(self, source: str, article: str) -> list[tuple[Hit, int, str, str]]:
         """(hit, position in its chunk, anchor, quote) for each quotable line of an indexed article, in order."""

@@ -206,11 +206,11 @@ class Retriever:
             best, ranks = fuse(rankings, self.settings.rrf_k, depth, row_weight=row_weight)
             # the hand-set steps below see the first `rescored`, as without a ranker; its deeper rows follow them
             best, deeper = best[:rescored], best[rescored:]
+        terms = self.index.keyword.question_terms(self.tokenizer, question)
         if mode == "hybrid" and self.settings.link_depth:
-            best = self.follow_links(question, best, ranks, mask)
+            best = self.follow_links(terms, best, ranks, mask)
             self.own_cosines(dense, [r for r, _ in best], query_vector)  # a linked article found by neither list
         rows = [r for r, _ in best]
-        terms = self.index.keyword.question_terms(self.tokenizer, question)
         present = self.index.keyword.presence(terms, rows)
         cover = self.index.keyword.covered(terms, present)
         if weight < 1.0:
@@ -221,12 +221,14 @@ class Retriever:
         if fused and self.settings.rerank_depth:
             # Rank fusion knows positions, not how well a chunk covers the question: add the idf-weighted share of
             # the question's words the chunk holds and its cosine (cheap: read from postings and stored scores).
-            typed = self.answer_type_match(question, rows)
+            typed = self.answer_type_match(question, terms, rows)
             named = self.title_coverage(terms, rows)
             st = self.settings
             best = sorted(((r, s + st.rerank_coverage * coverage[r] + st.rerank_dense * cosine[r]
                             + st.rerank_answer_type * typed[r] + st.rerank_title * named[r]) for r, s in best),
                           key=lambda x: -x[1])
+        else:
+            typed = {}
         best = self.asked_section_first(question, best)
         read, features = (), None
         if fused and (self.ranker is not None or read_features):
@@ -240,9 +242,10 @@ class Retriever:
             remembered = None
             if self.memory is not None and query_vector is not None:
                 remembered = self.memory.features(query_vector, self.article_keys(read))
+            # the rows reranked above were matched already; the ranker also reads deeper and remembered ones
+            typed |= self.answer_type_match(question, terms, [r for r in read if r not in typed])
             features = RankingSignals(self.index, self.tokenizer).read(
-                question, terms, top, ranks, cosine, coverage, self.answer_type_match(question, list(read)),
-                remembered)
+                question, terms, top, ranks, cosine, coverage, typed, remembered)
             if self.ranker is not None:  # the learned correction of that order (ranker.py)
                 best = self.ranker.reorder(best, features)
         return Candidates(best, ranks, cosine, coverage, fused, read, features, query_vector)
@@ -309,7 +312,7 @@ class Retriever:
         order = np.argsort(-together, kind="stable")
         return [top[int(i)] for i in order] + best[len(top):]
 
-    def follow_links(self, question: str, best: list[tuple[int, float]], ranks: dict,
+    def follow_links(self, terms: dict[str, float], best: list[tuple[int, float]], ranks: dict,
                      mask: np.ndarray | None = None) -> list[tuple[int, float]]:
         """A 법률 article whose 항 that best matches the question is filled in by a lower statute ("대통령령으로
         정하는 금액"이란 …, "법 제6조제1항에 따라 …") brings in the indexed article that states it (and that one's, a 시행규칙, in
@@ -317,14 +320,12 @@ class Retriever:
         leads. `ranks[row]["link"]` holds the place of the article it was reached from."""
         scores = dict(best)
         frontier = [(row, score, place) for place, (row, score) in enumerate(best[:self.settings.link_depth], 1)]
-        terms = None
         for _ in range(2):  # 법률 -> 시행령 -> 시행규칙
             reached = []
             for row, score, place in frontier:
                 chunk = self.index.chunks[row]
                 if not self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to",)):
                     continue  # (a piece of a long article is anchored "제3조 제1항~제2항": asked at article level)
-                terms = terms if terms is not None else self.index.keyword.question_terms(self.tokenizer, question)
                 for target in self.delegated_rows(chunk, terms):
                     if mask is not None and not mask[target]:
                         continue  # a filtered-out document (kiosk, hold-out, document type) stays out
@@ -399,7 +400,7 @@ class Retriever:
         or service ("기초생활수급", "아동수당") belongs to that document more than to a neighbour sharing its words."""
         return {r: share(terms, self.index.words_of(self.index.chunks[r].title, self.tokenizer)) for r in rows}
 
-    def answer_type_match(self, question: str, rows: list[int]) -> dict[int, float]:
+    def answer_type_match(self, question: str, terms: dict[str, float], rows: list[int]) -> dict[int, float]:
         """1 when the question asks for a number of a kind (days, age, period, amount, share, count) and the chunk
         states one, or asks how to apply or which papers and a line of the chunk says who hands what in to whom: of
         two articles on the same subject, the one that states the asked kind is the one that answers. ½ for an article
@@ -411,11 +412,9 @@ class Retriever:
             out = {r: float(states(r)) for r in rows}
             # an article whose line closest to the question leaves the figure to a lower statute states it through
             # that statute ("대통령령으로 정하는 연령 이상인 사람" -> "6세 이상인 사람을 말한다"): as one legal order
-            terms = None
             for r in rows:
                 if not out[r] and self.index.links.of(self.index.chunks[r].source,
                                                       article_of(self.index.chunks[r].anchor), ("delegates_to",)):
-                    terms = terms if terms is not None else self.index.keyword.question_terms(self.tokenizer, question)
                     out[r] = 0.5 * any(states(t) for t in self.delegated_rows(self.index.chunks[r], terms))
             return out
         if asks_procedure(question):
