@@ -1122,8 +1122,27 @@ def test_eval_reports_chain_accuracy(family, tmp_path):
     qa.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in items), encoding="utf-8")
     result = run_eval(family, qa)
     assert result["chain_accuracy"] == 1.0
+    assert result["chain_misses"] == {"refused": 0, "led_elsewhere": 0, "stopped_short": 0}
     rows = {r["id"]: r for r in result["answers"]}
     assert rows["h1"]["chain_right"] is True and rows["h2"]["chain_right"] is None
+    assert rows["h1"]["chain_miss"] is None and rows["h2"]["chain_miss"] is None
+
+
+def test_a_chain_miss_says_where_the_chain_broke(family):
+    """Refused; led by an article outside the chain (ranking); led right but the expected article never cited (the
+    chain not followed): three different defects, counted apart."""
+    import dataclasses
+
+    from assistant.evaluation.evaluate import chain_miss
+
+    item = {"doc": DECREE, "anchor": "제2조 제1항", "parents": [[LAW, "제4조 제5항"]]}
+    answer = family.ask("돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?")
+    assert chain_miss(answer, item) is None
+    law_line = Citation(str(FAMILY / LAW), "아동수당법", "제4조 제5항", None, "대통령령으로 정하는 금액을 추가로 지급한다")
+    elsewhere = Citation(str(FAMILY / RULE), "아동수당법 시행규칙", "제4조", None, "대리인")
+    assert chain_miss(dataclasses.replace(answer, refused=True, citations=()), item) == "refused"
+    assert chain_miss(dataclasses.replace(answer, citations=(elsewhere, *answer.citations)), item) == "led_elsewhere"
+    assert chain_miss(dataclasses.replace(answer, citations=(law_line,)), item) == "stopped_short"
 
 
 def test_the_api_carries_links_and_serves_an_article(family):

@@ -160,6 +160,7 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
     samples, rows = [], []
     for item in items:
         answer = assistant.ask(item["question"], filters=filters)
+        miss = chain_miss(answer, item) if item.get("parents") else None
         chunks = {(h.chunk.source, h.chunk.text) for h in answer.hits}
         right = 0
         for c in answer.citations:
@@ -181,7 +182,9 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
                      "citations": len(answer.citations), "correct_citations": right,
                      "top": f"{answer.citations[0].title} {answer.citations[0].anchor}" if answer.citations else None,
                      "top_source": answer.citations[0].source if answer.citations else None,
-                     "held_out_doc": item.get("held_out_doc"), "chain_right": chain_right(answer, item)})
+                     "held_out_doc": item.get("held_out_doc"),
+                     # DESIGN.md's chain rule, for items with `parents` (None for the others)
+                     "chain_right": miss is None if item.get("parents") else None, "chain_miss": miss})
         if len(samples) < 6:
             samples.append({"question": item["question"], "answer": answer.answer, "refused": answer.refused})
     answerable = [r for r in rows if r["expected"] == "answer"]
@@ -200,6 +203,9 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
                                             and r["correct_citations"] == r["citations"]], answerable),
            "chain_accuracy": share([r for r in rows if r["chain_right"]],
                                    [r for r, x in zip(rows, items) if x.get("parents")]),
+           # where the chain items that missed went wrong (ranking, refusal, or a chain not followed far enough)
+           "chain_misses": {kind: sum(r["chain_miss"] == kind for r in rows) for kind in CHAIN_MISSES}
+           if any(x.get("parents") for x in items) else None,
            "unverifiable_citations": wrong_articles, "samples": samples, "answers": rows}
     if held is not None:
         moved = [r for r in rows if r["kind"] == "held_out"]
@@ -212,16 +218,23 @@ def answer_quality(assistant, items: list[dict], filters: Filters = Filters(), h
     return out
 
 
-def chain_right(answer, item: dict) -> bool | None:
-    """DESIGN.md: for an item with `parents`, the answer is not refused, cites the expected article and is led by it
-    or by one of the articles that delegate to it (None for other items)."""
-    if not item.get("parents"):
-        return None
-    cites = [c for c in answer.citations if is_hit(c.source, c.anchor, item["doc"], item["anchor"])]
-    lead = answer.citations[0] if answer.citations else None
-    led = lead is not None and any(is_hit(lead.source, lead.anchor, doc, anchor)
-                                   for doc, anchor in [(item["doc"], item["anchor"]), *item["parents"]])
-    return not answer.refused and bool(cites) and led
+CHAIN_MISSES = ("refused", "led_elsewhere", "stopped_short")
+
+
+def chain_miss(answer, item: dict) -> str | None:
+    """How an item with `parents` missed DESIGN.md's chain rule (not refused, cites the expected article, led by it or
+    by an article that delegates to it), None when it did not: "refused"; "led_elsewhere", the lead is neither the
+    expected article nor a parent (a ranking miss); "stopped_short", the lead is right but the expected article is not
+    cited (the chain was not followed to it)."""
+    if answer.refused or not answer.citations:
+        return "refused"
+    lead = answer.citations[0]
+    if not any(is_hit(lead.source, lead.anchor, doc, anchor)
+               for doc, anchor in [(item["doc"], item["anchor"]), *item["parents"]]):
+        return "led_elsewhere"
+    if not any(is_hit(c.source, c.anchor, item["doc"], item["anchor"]) for c in answer.citations):
+        return "stopped_short"
+    return None
 
 
 def percentiles(values: list[float]) -> dict:
