@@ -2,6 +2,7 @@
 `chain_accuracy`. The family is an excerpt of 아동수당법 with its 시행령 and 시행규칙 (tests/statute_family)."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -16,7 +17,7 @@ from assistant.answering.asked import figure_fits
 from assistant.answering.chain import Chain
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.retrieve import Hit
-from assistant.evaluation.evaluate import run_eval
+from assistant.evaluation.evaluate import chain_miss, run_eval
 from assistant.index import integrity
 from assistant.index.keyword import answer_patterns
 from assistant.index.links import LINKS_FILE, StatuteLinks
@@ -1131,10 +1132,6 @@ def test_eval_reports_chain_accuracy(family, tmp_path):
 def test_a_chain_miss_says_where_the_chain_broke(family):
     """Refused; led by an article outside the chain (ranking); led right but the expected article never cited (the
     chain not followed): three different defects, counted apart."""
-    import dataclasses
-
-    from assistant.evaluation.evaluate import chain_miss
-
     item = {"doc": DECREE, "anchor": "제2조 제1항", "parents": [[LAW, "제4조 제5항"]]}
     answer = family.ask("돌이 안 지난 아기는 아동수당을 한 달에 얼마 더 받을 수 있나요?")
     assert chain_miss(answer, item) is None

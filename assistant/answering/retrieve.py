@@ -323,10 +323,7 @@ class Retriever:
         for _ in range(2):  # 법률 -> 시행령 -> 시행규칙
             reached = []
             for row, score, place in frontier:
-                chunk = self.index.chunks[row]
-                if not self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to",)):
-                    continue  # (a piece of a long article is anchored "제3조 제1항~제2항": asked at article level)
-                for target in self.delegated_rows(chunk, terms):
+                for target in self.delegated_rows(self.index.chunks[row], terms):
                     if mask is not None and not mask[target]:
                         continue  # a filtered-out document (kiosk, hold-out, document type) stays out
                     inherited = score * self.settings.link_share
@@ -340,6 +337,8 @@ class Retriever:
     def delegated_rows(self, chunk: Chunk, terms: dict[str, float]) -> list[int]:
         """The rows of the articles that fill in the 항 of `chunk` closest to the question: those a 시행령/시행규칙
         names as implementing it ("법 제17조의6제2항에 따라"), lists of delegated powers left out."""
+        if not self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to",)):
+            return []  # (a piece of a long article is anchored "제3조 제1항~제2항": asked at article level)
         lines = chunk.text.split("\n")[1:]
         anchors = line_anchors(article_of(chunk.anchor), lines)
         fit = [written_share(terms, line) for line in lines]
@@ -413,8 +412,7 @@ class Retriever:
             # an article whose line closest to the question leaves the figure to a lower statute states it through
             # that statute ("대통령령으로 정하는 연령 이상인 사람" -> "6세 이상인 사람을 말한다"): as one legal order
             for r in rows:
-                if not out[r] and self.index.links.of(self.index.chunks[r].source,
-                                                      article_of(self.index.chunks[r].anchor), ("delegates_to",)):
+                if not out[r]:
                     out[r] = 0.5 * any(states(t) for t in self.delegated_rows(self.index.chunks[r], terms))
             return out
         if asks_procedure(question):
