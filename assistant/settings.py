@@ -62,6 +62,9 @@ class Settings:
     # and the question's coverage, cosine and answer type decide which leads; 0 turns it off
     link_depth: int = 3
     link_share: float = 0.95
+    # of two leads this close (the hand-set score's units), the second leads when it and the third are a 법률 article
+    # and the 시행령 article carrying it out and the first is linked to neither; 0 turns it off
+    link_tie: float = 0.002
     # the cross-encoder that re-scores the fused top `reranker_depth` before the answer is chosen: a local
     # sentence-transformers CrossEncoder folder (bge-reranker-v2-m3, ko-reranker, …) or a judge delta trained by
     # scripts/train_judge.py (*.safetensors); "" = off. No judge ships: on real questions the one trained here

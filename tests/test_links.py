@@ -16,7 +16,7 @@ from assistant.answering.answerability import FEATURES, Features, Judge
 from assistant.answering.asked import figure_fits
 from assistant.answering.chain import Chain
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
-from assistant.answering.retrieve import Hit
+from assistant.answering.retrieve import Hit, Retriever
 from assistant.evaluation.evaluate import chain_miss, run_eval
 from assistant.index import integrity
 from assistant.index.keyword import answer_patterns
@@ -130,6 +130,26 @@ def test_a_follow_up_after_a_decree_answer_carries_the_family_not_the_decree(fam
     assert follow.answer.startswith("아동수당법에 대해 이어서 답합니다."), follow.answer
     assert follow.citations and {Path(c.source).name for c in follow.citations} <= {LAW, DECREE, RULE}
 
+
+
+def test_a_near_tie_for_the_lead_goes_to_the_delegation_pair(family):
+    """법 제4조 and the 시행령 제2조 carrying it out, second and third, near-tied with a first article linked to
+    neither: the pair's first member leads (the scores stay as they were). Not when the tie is not near, nor when the
+    first is the pair's own partner."""
+    retriever = Retriever(family.index, family.embedder, family.tokenizer, family.settings)
+    chunks = family.index.chunks
+    row = lambda name, anchor: next(r for r, c in enumerate(chunks)  # noqa: E731
+                                    if Path(c.source).name == name and c.anchor.startswith(anchor))
+    law, decree = row(LAW, "제4조"), row(DECREE, "제2조")
+    alone = next(r for r, c in enumerate(chunks) if c.doc_type == "ordinance" and not retriever.delegation_partners(r))
+    assert decree in retriever.delegation_partners(law) and law in retriever.delegation_partners(decree)
+    tie = family.settings.link_tie
+    near = [(alone, 0.130), (law, 0.130 - tie / 2), (decree, 0.125)]
+    assert retriever.delegation_pair_first(near) == [near[1], near[0], near[2]]
+    far = [(alone, 0.130), (law, 0.130 - 2 * tie), (decree, 0.125)]
+    assert retriever.delegation_pair_first(far) == far
+    partnered = [(decree, 0.130), (law, 0.130 - tie / 2), (alone, 0.125)]
+    assert retriever.delegation_pair_first(partnered) == partnered
 
 PROTECTION_LAW = """# 가정폭력방지 및 피해자보호 등에 관한 법률
 

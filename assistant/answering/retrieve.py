@@ -248,6 +248,8 @@ class Retriever:
                 question, terms, top, ranks, cosine, coverage, typed, remembered)
             if self.ranker is not None:  # the learned correction of that order (ranker.py)
                 best = self.ranker.reorder(best, features)
+        if fused and self.settings.link_tie:
+            best = self.delegation_pair_first(best)
         return Candidates(best, ranks, cosine, coverage, fused, read, features, query_vector)
 
     def article_keys(self, rows) -> list[str]:
@@ -353,6 +355,26 @@ class Retriever:
                 if not self.index.links.is_list(link):
                     rows += self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
         return list(dict.fromkeys(rows))
+
+    def delegation_pair_first(self, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        """A near tie for the lead (within `link_tie`) goes to the second candidate when it and the third are a law
+        article and the lower-statute article that carries it out, and the first is linked to neither: two articles
+        of one delegation both matching the question say more about its subject than one article alone. Scores are
+        not touched: the first two trade places."""
+        if len(best) < 3 or best[0][1] - best[1][1] > self.settings.link_tie:
+            return best
+        rows = [r for r, _ in best[:3]]
+        if rows[2] in self.delegation_partners(rows[1]) and not {rows[1], rows[2]} & self.delegation_partners(rows[0]):
+            return [best[1], best[0], *best[2:]]
+        return best
+
+    def delegation_partners(self, row: int) -> set[int]:
+        """The rows of the articles that `row`'s article delegates to or carries out (article level)."""
+        chunk = self.index.chunks[row]
+        out: set[int] = set()
+        for link in self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to", "implements")):
+            out.update(self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), ()))
+        return out
 
     def asked_section_first(self, question: str, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Within one welfare service, the chunk of the section the question asks for ("누가" -> 지원 대상) takes the
