@@ -131,7 +131,6 @@ def test_a_follow_up_after_a_decree_answer_carries_the_family_not_the_decree(fam
     assert follow.citations and {Path(c.source).name for c in follow.citations} <= {LAW, DECREE, RULE}
 
 
-
 def test_a_near_tie_for_the_lead_goes_to_the_delegation_pair(family):
     """법 제4조 and the 시행령 제2조 carrying it out, second and third, near-tied with a first article linked to
     neither: the pair's first member leads (the scores stay as they were). Not when the tie is not near, nor when the
@@ -150,6 +149,7 @@ def test_a_near_tie_for_the_lead_goes_to_the_delegation_pair(family):
     assert retriever.delegation_pair_first(far) == far
     partnered = [(decree, 0.130), (law, 0.130 - tie / 2), (alone, 0.125)]
     assert retriever.delegation_pair_first(partnered) == partnered
+
 
 PROTECTION_LAW = """# 가정폭력방지 및 피해자보호 등에 관한 법률
 

@@ -353,7 +353,7 @@ class Retriever:
                 continue
             for link in self.index.links.of(chunk.source, anchor, ("delegates_to",)):
                 if not self.index.links.is_list(link):
-                    rows += self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
+                    rows += self.rows_linked(link)
         return list(dict.fromkeys(rows))
 
     def delegation_pair_first(self, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -371,10 +371,12 @@ class Retriever:
     def delegation_partners(self, row: int) -> set[int]:
         """The rows of the articles that `row`'s article delegates to or carries out (article level)."""
         chunk = self.index.chunks[row]
-        out: set[int] = set()
-        for link in self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to", "implements")):
-            out.update(self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), ()))
-        return out
+        links = self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to", "implements"))
+        return {r for link in links for r in self.rows_linked(link)}
+
+    def rows_linked(self, link) -> list[int]:
+        """The rows of the article a link leads to."""
+        return self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
 
     def asked_section_first(self, question: str, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Within one welfare service, the chunk of the section the question asks for ("누가" -> 지원 대상) takes the
