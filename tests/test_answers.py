@@ -261,6 +261,25 @@ def test_a_quoted_item_that_opens_a_list_of_subitems_brings_them(assistant):
     assert [(s.citation.anchor, s.items) for s in answer.sources] == [("제2조 제2호", ("가목", "나목"))]
 
 
+def test_a_quoted_subitem_is_cited_as_itself_under_its_item_and_the_line_that_opens_the_list(assistant):
+    """A 목 the selector quotes alone ("가. 생계지원: …") is cited as "제2조 제1항 제1호 가목", not as its 호, and reads
+    after the 호 it stands under and the 항 that opens the list (a 목 is no sentence of its own)."""
+    hit = ordinance_hit("① 이 조례에 따른 지원의 종류 및 내용은 다음과 같다.\n1. 금전 또는 현물 등의 직접지원\n"
+                        "가. 생계지원: 식료품비ㆍ의복비 등 생계유지에 필요한 비용 또는 현물 지원\n"
+                        "나. 의료지원: 각종 검사 및 치료 등 의료서비스 지원\n2. 민간기관ㆍ단체와의 연계 등의 지원",
+                        heading="지원의 종류")
+    chunk = hit.chunk
+    lines = EvidenceSelector.quotable_lines(hit)
+    assert [a for a, _ in lines] == ["제2조 제1항", "제2조 제1항 제1호", "제2조 제1항 제1호 가목",
+                                     "제2조 제1항 제1호 나목", "제2조 제1항 제2호"], lines
+    anchor, quote = lines[2]
+    selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
+    alone = Evidence(Citation(chunk.source, chunk.title, anchor, None, quote), 1.0, 0, 2)
+    out = selector.with_items("생계지원은 어떤 비용을 지원하나요?", [alone], [hit])
+    assert [e.citation.anchor for e in out] == ["제2조 제1항", "제2조 제1항 제1호", "제2조 제1항 제1호 가목"], out
+    assert all(e.citation.quote in chunk.text for e in out)
+
+
 def test_a_list_follows_whole_only_when_it_is_what_the_line_or_the_question_is_about(assistant):
     selector = EvidenceSelector(assistant.tokenizer, assistant.index.keyword)
     asked = lambda question, line: selector.list_is_asked(selector.question_terms(question), line)  # noqa: E731

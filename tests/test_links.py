@@ -1026,6 +1026,56 @@ def test_asked_for_a_share_the_sibling_paragraph_the_rule_takes_it_from_follows(
     assert "100분의 4" in answer.answer, answer.answer
 
 
+FAMILY_LAW = """# 가족친화 사회환경의 조성 촉진에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 가족친화 사회환경의 조성을 촉진함으로써 국민의 삶의 질 향상과 국가의 경쟁력 강화에 이바지함을 목적으로 한다.
+
+##### 제15조 (가족친화기업 등 인증)
+
+**①** 성평등가족부장관은 가족친화 사회환경의 조성을 촉진하기 위하여 가족친화제도를 모범적으로 운영하고 있는 기업 또는 공공기관(이하 "기업등"이라 한다)에 대하여 가족친화인증(이하 "인증"이라 한다)을 할 수 있다.
+
+**②** 인증을 받으려는 자는 대통령령으로 정하는 바에 따라 성평등가족부장관에게 신청하여야 한다.
+
+**③** 인증의 기준 및 절차 등에 필요한 사항은 대통령령으로 정한다.
+
+**④** 대통령령으로 정하는 공공기관은 제3항에 따른 인증 기준을 갖추어 성평등가족부장관의 인증을 받아야 한다.
+"""
+FAMILY_DECREE = """# 가족친화 사회환경의 조성 촉진에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「가족친화 사회환경의 조성 촉진에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제10조 (가족친화기업 등 인증)
+
+**①** 법 제15조제1항에 따른 가족친화인증을 받으려는 기업 또는 공공기관은 성평등가족부장관이 정하여 고시하는 인증기준을 갖추어야 한다.
+
+**②** 법 제15조제4항에서 "대통령령으로 정하는 공공기관"이란 다음 각 호의 기관을 말한다.
+
+  1. 중앙행정기관
+  2. 지방자치단체
+  3. 「지방공기업법」에 따른 지방공사 및 지방공단
+"""
+
+
+def test_asked_which_ones_the_decree_that_defines_the_term_left_open_follows(assistant, tmp_path):
+    """법 제15조 ④ (not quoted: ① holds the question's 인증 better) leaves "대통령령으로 정하는 공공기관" to the
+    시행령, whose 제10조 ② defines that very term with a list: asked which 공공기관 must be certified — which ones, not
+    a figure — the answer goes on from ① through ④ to that list."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in (("가족친화법.md", FAMILY_LAW), ("가족친화법_시행령.md", FAMILY_DECREE)):
+        (docs / name).write_text(text, encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
+    bot.ingest([docs])
+    answer = bot.ask("가족친화인증을 의무적으로 받아야 하는 공공기관은 어디인가요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("가족친화법.md", "제15조 제4항") in cited and ("가족친화법_시행령.md", "제10조 제2항") in cited, cited
+    assert "지방자치단체" in answer.answer, answer.answer
+
+
 def test_the_judge_reads_a_delegating_lead_with_the_lines_it_leads_to(excerpts):
     """"전매가 제한되는 오피스텔은 몇 실 이상인가요?": 법 제6조의3 ① leaves both the 오피스텔 and its size to 시행령
     제9조의3 ① ("오피스텔로서 100실 이상인 건축물"). Judged alone, the law line lacks the word asked about (an answer

@@ -140,19 +140,40 @@ class Chain:
         best: tuple[float, Evidence, Hit, tuple[Evidence, Hit]] | None = None
         for hit, pos, anchor, quote in self.article_lines(lead.source, article_of(lead.anchor)):
             fit = self.selector.line_fit(terms, question, quote) if anchor not in quoted and delegates(quote) else -1.0
-            if fit >= 0 and FIGURE_LEFT.search(quote) and answer_patterns(question):
-                fit += 0.3  # it leaves the figure asked for ("대통령령으로 정하는 수 이상의 근로자"): as good as stating it
+            if fit >= 0 and (FIGURE_LEFT.search(quote) and answer_patterns(question)
+                             or not answer_patterns(question) and self.terms_left_asked(terms, quote)):
+                fit += 0.3  # it leaves the figure asked for ("대통령령으로 정하는 수 이상의 근로자"), or the very thing
+                # asked which ones of ("대통령령으로 정하는 공공기관" asked "… 공공기관은 어디"): as good as stating it
             if fit < least:
                 continue
             c = hit.chunk
             line = Citation(c.source, c.title, anchor, c.page, quote)
-            found = self.best_line(terms, question, line, ("delegates_to",), asked_kind=True)
+            found = self.best_line(terms, question, line, ("delegates_to",), asked_kind=True) \
+                or self.defines_what_is_left(terms, question, line)
             if found is not None and (best is None or found[0].score > best[0]):
                 best = (found[0].score, Evidence(line, fit, 0, pos), hit, found)
         if best is None:
             return evidence, []
         _, line, hit, (detail, detail_hit) = best
         return evidence + [line, dataclasses.replace(detail, link="delegates_to")], [hit, detail_hit]
+
+    def defines_what_is_left(self, terms: dict[str, float], question: str, line: Citation) -> tuple[Evidence, Hit] | None:
+        """Asked which ones, not a figure ("의무적으로 인증을 받아야 하는 공공기관은 어디인가요?"): the lower line that
+        defines the very term the delegating line leaves open and the question names ("대통령령으로 정하는 공공기관"
+        -> "법 제15조제7항에서 "대통령령으로 정하는 공공기관"이란 다음 각 호의 기관을 말한다")."""
+        if answer_patterns(question):
+            return None
+        left = self.terms_left_asked(terms, line.quote)
+        found = self.best_line(terms, question, line, ("delegates_to",)) if left else None
+        if found is None or not any(re.search(re.escape(t) + r'["”]\s*(?:이)?란', found[0].citation.quote) for t in left):
+            return None
+        return found
+
+    def terms_left_asked(self, terms: dict[str, float], quote: str) -> list[str]:
+        """The terms the line leaves to a lower statute that name a thing the question asks about ("대통령령으로
+        정하는 공공기관" for "… 공공기관은 어디인가요?"); not the manner ("… 정하는 바")."""
+        return [t.strip() for t in DELEGATED_TERM.findall(quote) if not t.rstrip().endswith("바")
+                and set(self.selector.question_terms(re.sub(LEFT_TO, "", t))) & set(terms)]
 
     def lead_states_figure(self, question: str, item: Evidence, evidence: list[Evidence]) -> bool:
         """The quoted line a 호 stands under states the figure the question asks for."""

@@ -142,8 +142,8 @@ class EvidenceSelector:
     @staticmethod
     def statements(hit: Hit) -> list[tuple[str, str | None, str]]:
         """(anchor, unit label, quote) for each quotable line of a chunk: the label a line opens with ("제2항",
-        "제3호", "가목"; ingest.structure.unit_label) tells a 호 or 목 from a sentence, and a 목 from the 호 whose
-        anchor its line carries."""
+        "제3호", "가목"; ingest.structure.unit_label) tells a 호 or 목 from a sentence; a 목's anchor is its 호's
+        with the label ("제3조 제1호 가목")."""
         chunk = hit.chunk
         lines = chunk.text.split("\n")[1:]  # the first line repeats the article or section heading
         base = ARTICLE_BASE.match(chunk.anchor)
@@ -168,7 +168,8 @@ class EvidenceSelector:
             # a 호 or 목 of a list may be one word ("1. 고양이", "4. 꿩"); other short lines are fragments
             shortest = 1 if label and not label.endswith("항") else 8
             if len(quote) >= shortest and not NOT_A_RULE.search(quote):
-                out.append((anchor, label, quote))
+                # a 목 is cited as itself ("제3조 제1호 가목"), not as the 호 whose list it stands in
+                out.append((f"{anchor} {label}" if label and label.endswith("목") else anchor, label, quote))
         return out
 
     def items_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
@@ -176,7 +177,7 @@ class EvidenceSelector:
         under a 호 that opens a list of 목, its 목."""
         c, seen, out = hit.chunk, set(), []
         for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
-            if anchor.startswith(lead.citation.anchor + " 제") and anchor not in seen:
+            if anchor.startswith(lead.citation.anchor + " 제") and not anchor.endswith("목") and anchor not in seen:
                 seen.add(anchor)
                 out.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score, lead.hit_rank,
                                     pos, link="item"))
@@ -186,33 +187,36 @@ class EvidenceSelector:
 
     def subitems_under(self, lead: Evidence, hit: Hit) -> list[Evidence]:
         """The 목 right under a quoted 호 ("… 다만, 다음 각 목의 어느 하나에 해당하는 경우에는 휴지통을 둘 수 있다."), each
-        cited as "제7조 제3호 가목": a 목's line carries its 호's anchor in the text."""
+        cited as "제7조 제3호 가목"."""
         c, out, inside = hit.chunk, [], False
         for pos, (anchor, label, quote) in enumerate(self.statements(hit)):
             if not inside:
                 inside = anchor == lead.citation.anchor and quote == lead.citation.quote
-            elif anchor == lead.citation.anchor and label and label.endswith("목"):
-                out.append(Evidence(Citation(c.source, c.title, f"{anchor} {label}", c.page, quote), lead.score,
+            elif label and label.endswith("목") and anchor == f"{lead.citation.anchor} {label}":
+                out.append(Evidence(Citation(c.source, c.title, anchor, c.page, quote), lead.score,
                                     lead.hit_rank, pos, link="item"))
             else:
                 break
         return out
 
-    def lead_of(self, item: Evidence, hit: Hit, quoted: list[Evidence]) -> Evidence | None:
-        """The line that opens the list a quoted 호 or 목 belongs to ("… 동물"이란 다음 각 호의 동물을 말한다" for "1.
-        고양이"), when it is not quoted itself and the 호 is no sentence of its own; None otherwise."""
+    def leads_of(self, item: Evidence, hit: Hit, quoted: list[Evidence]) -> list[Evidence]:
+        """The lines that open the list a quoted 호 or 목 belongs to ("… 동물"이란 다음 각 호의 동물을 말한다" for "1.
+        고양이"; for a 목, its 호 and the line above that opens the list of 호), outermost first, up to one that is
+        quoted itself; none for a 호 that is a sentence of its own."""
         c = item.citation
         if item.link or paragraph_of(c.anchor) == c.anchor or c.quote.endswith(("다.", "다")):
-            return None  # not a 호 or 목, or one that is a sentence of its own ("수급자"란 … 말한다.)
+            return []  # not a 호 or 목, or one that is a sentence of its own ("수급자"란 … 말한다.)
         parent = c.anchor.rsplit(" ", 1)[0]
         if any(x.citation.source == c.source and x.citation.anchor == parent for x in quoted):
-            return None
+            return []
         for pos, (anchor, quote) in enumerate(self.quotable_lines(hit)):
-            if anchor == parent and OPENS_LIST.search(quote):
+            # a 목 always stands under its 호 ("1. 금전 또는 현물 등의 직접지원" over "가. 생계지원: …")
+            if anchor == parent and (OPENS_LIST.search(quote) or c.anchor.endswith("목")):
                 # scored just below the 호: the figure a question asks for is read from the 호 (key_figures)
-                return Evidence(Citation(c.source, c.title, anchor, c.page, quote), item.score - 1e-6, item.hit_rank,
+                lead = Evidence(Citation(c.source, c.title, anchor, c.page, quote), item.score - 1e-6, item.hit_rank,
                                 pos)
-        return None
+                return self.leads_of(lead, hit, quoted) + [lead]
+        return []
 
     def section_bullets(self, e: Evidence, hit: Hit) -> list[Evidence]:
         """The bullets of the guide section a quoted bullet stands in ("[구비 서류]\n- 신청서\n- 신분증 …"), in order;
@@ -245,9 +249,8 @@ class EvidenceSelector:
                 out += [x for x in bullets if x.citation not in listed]
                 listed.update(x.citation for x in bullets)
                 continue
-            lead = self.lead_of(e, hit, evidence + out) if hit is not None else None
-            if lead is not None:  # "1. 고양이" says nothing without "… 동물"이란 다음 각 호의 동물을 말한다
-                out.append(lead)
+            # "1. 고양이" says nothing without "… 동물"이란 다음 각 호의 동물을 말한다
+            out += self.leads_of(e, hit, evidence + out) if hit is not None else []
             out.append(e)
             if e.link not in ("", "delegates_to") or not OPENS_LIST.search(c.quote):
                 continue
