@@ -1076,6 +1076,49 @@ def test_asked_which_ones_the_decree_that_defines_the_term_left_open_follows(ass
     assert "지방자치단체" in answer.answer, answer.answer
 
 
+DESIGN_LAW = """# 공공디자인의 진흥에 관한 법률
+
+##### 제1조 (목적)
+
+이 법은 공공디자인의 진흥에 필요한 사항을 정함으로써 국민의 삶의 질 향상에 이바지함을 목적으로 한다.
+
+##### 제15조 (추진협의체)
+
+**①** 국가기관등은 공공디자인사업을 원활하게 추진하는 데 필요한 협조를 얻기 위하여 지역 주민, 시민단체, 관련 기업, 관계 전문가, 행정기관 등으로 구성된 공공디자인사업 추진협의체(이하 "추진협의체"라 한다)를 설치할 수 있다.
+
+**②** 추진협의체의 구성 및 운영 등에 필요한 사항은 대통령령으로 정한다.
+"""
+DESIGN_DECREE = """# 공공디자인의 진흥에 관한 법률 시행령
+
+##### 제1조 (목적)
+
+이 영은 「공공디자인의 진흥에 관한 법률」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제6조 (추진협의체의 구성 및 운영)
+
+**①** 국가기관등은 법 제15조제1항에 따른 공공디자인사업 추진협의체를 설치하려는 경우 해당 공공디자인사업과 관련된 지역 주민 또는 이해관계인이 3분의 1 이상 포함되도록 하여야 한다.
+
+**②** 추진협의체의 위원장은 위원 중에서 호선한다.
+"""
+
+
+def test_asked_how_large_a_part_the_decree_that_gives_the_share_follows(assistant, tmp_path):
+    """"얼마나 들어가야" asks how large a part, which a statute may give as a share ("3분의 1 이상"), though not what
+    "얼마를 지급" asks. 법 제15조 ① sets up the 협의체 of 지역 주민 and others and states no share; 시행령 제6조 ①
+    carries it out with one: the answer goes on to it."""
+    assert any(p.search("3분의 1 이상") for p in answer_patterns("협의체에 주민은 얼마나 들어가야 하나요?"))
+    assert not any(p.search("3분의 1 이상") for p in answer_patterns("1년에 얼마를 지역화폐로 지급하나요?"))
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in (("공공디자인법.md", DESIGN_LAW), ("공공디자인법_시행령.md", DESIGN_DECREE)):
+        (docs / name).write_text(text, encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
+    bot.ingest([docs])
+    answer = bot.ask("공공디자인사업 추진협의체에 지역 주민은 얼마나 들어가야 하나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("공공디자인법_시행령.md", "제6조 제1항") in cited and "3분의 1" in answer.answer, (cited, answer.answer)
+
+
 def test_the_judge_reads_a_delegating_lead_with_the_lines_it_leads_to(excerpts):
     """"전매가 제한되는 오피스텔은 몇 실 이상인가요?": 법 제6조의3 ① leaves both the 오피스텔 and its size to 시행령
     제9조의3 ① ("오피스텔로서 100실 이상인 건축물"). Judged alone, the law line lacks the word asked about (an answer

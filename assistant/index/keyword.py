@@ -61,6 +61,8 @@ ANSWER_TYPES = [(re.compile(cue), re.compile(answer)) for cue, answer in (
     (r"얼마나\s*자주|주기|몇\s*(?:년|달|개월|주)\s*(?:마다|에\s*한\s*번)",
      r"매\s*(?:년|월|분기|반기|주|일)|\d+\s*(?:년|개월|월|주|일)\s*마다|\d+\s*(?:년|개월)에\s*\d+\s*회|[연월]\s*\d+\s*회|[분반]기별"),
     (HOW_MUCH + r"|금액|비용", r"\d[\d,]*\s*(?:[억천백]\s*)?(?:만\s*)?원|100분의|퍼센트|%"),  # 3천원, 5천만원, 1억원
+    # "얼마나 들어가야": how large a part, which a statute may give as a share ("3분의 1 이상"); not "얼마를 지급"
+    (rf"(?={HOW_MUCH})얼마나", r"\d+\s*분의\s*\d+"),
     # a share ("몇 퍼센트", "몇 %", "비율") is written as a fraction in statutes: "100분의 4", "10분의 3", "2분의 1"
     (r"몇\s*(?:퍼센트|%|프로)|비율", r"\d+\s*분의\s*\d+|\d+(?:\.\d+)?\s*(?:퍼센트|%)"),
     # "1천명", "300명": a count of people may be written with 천/만
