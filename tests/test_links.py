@@ -14,7 +14,7 @@ import pytest
 from assistant import Assistant
 from assistant.answering.answerability import FEATURES, Features, Judge
 from assistant.answering.asked import figure_fits
-from assistant.answering.chain import Chain
+from assistant.answering.chain import Chain, asked_kinds
 from assistant.answering.evidence import Citation, Evidence, EvidenceSelector
 from assistant.answering.retrieve import Hit, Retriever
 from assistant.evaluation.evaluate import chain_miss, run_eval
@@ -1117,6 +1117,69 @@ def test_asked_how_large_a_part_the_decree_that_gives_the_share_follows(assistan
     answer = bot.ask("공공디자인사업 추진협의체에 지역 주민은 얼마나 들어가야 하나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("공공디자인법_시행령.md", "제6조 제1항") in cited and "3분의 1" in answer.answer, (cited, answer.answer)
+
+
+SPORTS_LAW = """# 생활체육진흥법
+
+##### 제1조 (목적)
+
+이 법은 생활체육의 진흥에 필요한 사항을 규정함으로써 생활체육의 기반조성 및 활성화를 도모하고, 생활체육을 통한 국민의 건강과 체력 증진, 여가 선용 및 복지 향상에 이바지함을 목적으로 한다.
+
+##### 제7조 (국민생활체육회)
+
+**①** 생활체육 진흥에 관한 다음 각 호의 사업과 활동을 수행하게 하기 위하여 문화체육관광부장관의 인가를 받아 국민생활체육회(이하 "생활체육회"라 한다)를 설립한다.
+
+  1. 범국민 생활체육 운동 전개를 통한 삶의 질 향상
+  2. 생활체육 프로그램 개발 및 보급
+  3. 스포츠클럽 및 체육동호인조직 활동의 지원
+  4. 생활체육종목단체와 지역생활체육회의 사업과 활동에 대한 지도와 지원
+  5. 생활체육대회의 개최와 국제교류
+  6. 국민의 생활체육 활동에 관한 조사 및 연구
+  7. 그 밖에 생활체육 진흥을 위하여 필요한 사업
+
+**②** 생활체육회는 제1항에 따른 사업의 목적 달성에 필요한 경비를 마련하기 위하여 대통령령으로 정하는 바에 따라 수익사업을 할 수 있다.
+
+**③** 생활체육회는 법인으로 하며, 정관으로 정하는 바에 따라 지부ㆍ지회를 둘 수 있다.
+
+**④** 생활체육회의 임원 중 회장은 정관으로 정하는 바에 따라 선출하며 문화체육관광부장관의 승인을 받아 취임한다.
+
+**⑤** 생활체육회에 관하여 이 법에서 규정한 것 외에는 「민법」 중 사단법인에 관한 규정을 준용한다.
+"""
+SPORTS_DECREE = """# 생활체육진흥법 시행령
+
+##### 제1조 (목적)
+
+이 영은 「생활체육진흥법」에서 위임된 사항과 그 시행에 필요한 사항을 규정함을 목적으로 한다.
+
+##### 제3조 (국민생활체육회의 수익사업)
+
+**①** 법 제7조에 따른 국민생활체육회(이하 "생활체육회"라 한다)는 같은 조 제2항에 따라 다음 각 호의 수익사업을 할 수 있다.
+
+  1. 부동산 임대사업
+  2. 체육시설의 운영사업
+  3. 광고권 판매사업 등 생활체육회가 개최하는 생활체육 행사와 관련된 부대사업
+  4. 생활체육 진흥을 위한 인쇄물, 시청각 자료, 기념품 등의 제작ㆍ판매 사업
+  5. 그 밖에 문화체육관광부장관이 생활체육 진흥을 위하여 필요하다고 인정하는 사업
+
+**②** 생활체육회는 제1항에 따른 수익사업을 하려는 경우에는 미리 문화체육관광부장관의 승인을 받아야 한다.
+"""
+
+
+def test_asked_which_kind_an_unquoted_line_is_followed_to_the_list_of_that_kind(assistant, tmp_path):
+    """"어떤 돈 버는 사업을" asks which 사업 (the noun the phrase ends on, not the verb "버는"). 법 제7조 ① is quoted;
+    its ② (not quoted) lets the 생활체육회 run 수익사업 "대통령령으로 정하는 바에 따라", and 시행령 제3조 ① carries ②
+    out with the list of them ("같은 조 제2항에 따라 다음 각 호의 수익사업"): the answer goes on to that list."""
+    assert asked_kinds("어떤 돈 버는 사업을 할 수 있나요?") == ["사업"]
+    assert asked_kinds("유골은 어떤 용기에 넣어야 하나요?") == ["용기"] and asked_kinds("어느 정도 규모인가요?") == ["정도"]
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in (("생활체육진흥법.md", SPORTS_LAW), ("생활체육진흥법_시행령.md", SPORTS_DECREE)):
+        (docs / name).write_text(text, encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
+    bot.ingest([docs])
+    answer = bot.ask("국민생활체육회는 운영비를 마련하려고 어떤 돈 버는 사업을 할 수 있나요?")
+    cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
+    assert ("생활체육진흥법_시행령.md", "제3조 제1항") in cited and "부동산 임대사업" in answer.answer, (cited, answer.answer)
 
 
 def test_the_judge_reads_a_delegating_lead_with_the_lines_it_leads_to(excerpts):

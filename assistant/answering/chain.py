@@ -16,12 +16,12 @@ from ingest.structure import article_label
 
 from ..index.keyword import ARTICLE_REF, answer_patterns
 from .asked import asks_content
-from .evidence import OPENS_LIST, Citation, Evidence, EvidenceSelector
+from .evidence import LIST_HEAD, OPENS_LIST, Citation, Evidence, EvidenceSelector
 from .retrieve import Filters, Hit, SearchIndex, compact_title
 
-# "어떤 용기에", "무슨 서류를": the kind of thing a question asks which of
-ASKS_WHICH = re.compile(r"(?:어떤|무슨|어느)\s+([가-힣]+?)(?:에서|으로|부터|까지|에|로|을|를|이|가|은|는|의|와|과|도|만)?"
-                        r"(?=\s|[?.!]|$)")
+PARTICLE = r"(?:에서|으로|부터|까지|에|로|을|를|이|가|은|는|의|와|과|도|만)"
+ASKS_WHICH = re.compile(r"(?:어떤|무슨|어느)\s+((?:\S+\s*){1,3})")  # "어떤 용기에", "무슨 서류를"
+
 MAX_STEPS = 2  # 법률 -> 시행령 -> 시행규칙
 LEFT_TO = r"(?:대통령령|총리령|[가-힣]{1,12}부령)(?:으로|이)\s*정하는\s*"  # "대통령령으로 정하는", "…령이 정하는"
 # the term a delegating line leaves open: "대통령령으로 정하는 금액", "보건복지부령으로 정하는 보호자의 대리인"
@@ -65,11 +65,26 @@ def carries_out_with_list(anchor: str, line: str) -> bool:
         and names_in_compact(anchor, line, r"(?!\d|제\d+호)(?:에따라|에서|에의하여|에따른)")
 
 
+def asked_kinds(question: str) -> list[str]:
+    """The kind of thing a question asks which of: the first noun of two syllables or more with a particle in its
+    "어떤/무슨/어느" phrase ("어떤 용기에" -> 용기, "무슨 서류를" -> 서류, "어떤 돈 버는 사업을" -> 사업, not the
+    verb "버는"), else the word right after it ("어떤 지원 받을 수" -> 지원). One syllable ("정" of "어느 정도") would
+    be found in any line."""
+    out = []
+    for m in ASKS_WHICH.finditer(question):
+        words = m.group(1).split()
+        nouns = (re.fullmatch(rf"([가-힣]{{2,}}?){PARTICLE}[?.!]?", word) for word in words)
+        found = next((noun.group(1) for noun in nouns if noun), None)
+        out.append(found or re.sub(rf"(?<=[가-힣]{{2}}){PARTICLE}?[?.!]?$", "", words[0]))
+    return [x for x in out if len(x) >= 2]
+
+
 def lists_asked_kind(question: str, line: str) -> bool:
     """Asked which kind of thing ("어떤 용기에 담아야"), the line lists things of that kind ("용기의 재질은 다음 각 호의
     어느 하나에 해당하는 것"): the asked noun stands in the line before its list opens."""
     opens = OPENS_LIST.search(line)
-    return opens is not None and any(m.group(1) in line[:opens.start()] for m in ASKS_WHICH.finditer(question))
+    named = line[:opens.start()] + " ".join(LIST_HEAD.findall(line)) if opens else ""  # "다음 각 호의 수익사업"
+    return opens is not None and any(kind in named for kind in asked_kinds(question))
 
 
 class Chain:
@@ -164,10 +179,16 @@ class Chain:
         if answer_patterns(question):
             return None
         left = self.terms_left_asked(terms, line.quote)
-        found = self.best_line(terms, question, line, ("delegates_to",)) if left else None
-        if found is None or not any(re.search(re.escape(t) + r'["”]\s*(?:이)?란', found[0].citation.quote) for t in left):
+        found = self.best_line(terms, question, line, ("delegates_to",))
+        if found is None:
             return None
-        return found
+        lower = found[0].citation.quote
+        if any(re.search(re.escape(t) + r'["”]\s*(?:이)?란', lower) for t in left):
+            return found
+        # "… 대통령령으로 정하는 바에 따라 수익사업을 할 수 있다" -> "같은 조 제2항에 따라 다음 각 호의 수익사업을 할 수
+        # 있다", asked "어떤 … 사업을": the link is the lower line naming the 항; the list is of the kind asked
+        return found if lists_asked_kind(question, lower) and lists_asked_kind(question, line.quote + " 다음과 같다") \
+            else None
 
     def terms_left_asked(self, terms: dict[str, float], quote: str) -> list[str]:
         """The terms the line leaves to a lower statute that name a thing the question asks about ("대통령령으로
