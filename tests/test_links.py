@@ -961,6 +961,17 @@ def test_asked_how_large_a_line_that_leaves_the_number_to_the_decree_is_followed
     assert ("고령자고용법_시행령.md", "제14조의2") in cited and "1천명" in answer.answer, (cited, answer.answer)
 
 
+def indexed(assistant, tmp_path: Path, files) -> Assistant:
+    """An assistant over its own index of `files` ((name, text) pairs), written to a folder under `tmp_path`."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for name, text in files:
+        (docs / name).write_text(text, encoding="utf-8")
+    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
+    bot.ingest([docs])
+    return bot
+
+
 INCOME_LAW = """# 기초연금법
 
 ##### 제1조 (목적)
@@ -1013,13 +1024,8 @@ def test_asked_for_a_share_the_sibling_paragraph_the_rule_takes_it_from_follows(
     assert all(any(p.search(text) for p in answer_patterns("몇 퍼센트로 환산하나요?"))
                for text in ("100분의 4로 한다", "10분의 3 이상", "5% 이내"))
     assert not answer_patterns("방송사에 요청해야 하는 방송은 어떤 프로그램인가요?")
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in (("기초연금법.md", INCOME_LAW), ("기초연금법_시행령.md", INCOME_DECREE),
-                       ("기초연금법_시행규칙.md", INCOME_RULE)):
-        (docs / name).write_text(text, encoding="utf-8")
-    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
-    bot.ingest([docs])
+    bot = indexed(assistant, tmp_path, (("기초연금법.md", INCOME_LAW), ("기초연금법_시행령.md", INCOME_DECREE),
+                                        ("기초연금법_시행규칙.md", INCOME_RULE)))
     answer = bot.ask("기초연금 소득인정액을 계산할 때 재산은 몇 퍼센트로 소득 환산하나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert cited == [("기초연금법.md", "제2조 제2호"), ("기초연금법_시행규칙.md", "제4조 제2항")], cited
@@ -1064,12 +1070,7 @@ def test_asked_which_ones_the_decree_that_defines_the_term_left_open_follows(ass
     """법 제15조 ④ (not quoted: ① holds the question's 인증 better) leaves "대통령령으로 정하는 공공기관" to the
     시행령, whose 제10조 ② defines that very term with a list: asked which 공공기관 must be certified — which ones, not
     a figure — the answer goes on from ① through ④ to that list."""
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in (("가족친화법.md", FAMILY_LAW), ("가족친화법_시행령.md", FAMILY_DECREE)):
-        (docs / name).write_text(text, encoding="utf-8")
-    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
-    bot.ingest([docs])
+    bot = indexed(assistant, tmp_path, (("가족친화법.md", FAMILY_LAW), ("가족친화법_시행령.md", FAMILY_DECREE)))
     answer = bot.ask("가족친화인증을 의무적으로 받아야 하는 공공기관은 어디인가요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("가족친화법.md", "제15조 제4항") in cited and ("가족친화법_시행령.md", "제10조 제2항") in cited, cited
@@ -1108,12 +1109,7 @@ def test_asked_how_large_a_part_the_decree_that_gives_the_share_follows(assistan
     carries it out with one: the answer goes on to it."""
     assert any(p.search("3분의 1 이상") for p in answer_patterns("협의체에 주민은 얼마나 들어가야 하나요?"))
     assert not any(p.search("3분의 1 이상") for p in answer_patterns("1년에 얼마를 지역화폐로 지급하나요?"))
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in (("공공디자인법.md", DESIGN_LAW), ("공공디자인법_시행령.md", DESIGN_DECREE)):
-        (docs / name).write_text(text, encoding="utf-8")
-    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
-    bot.ingest([docs])
+    bot = indexed(assistant, tmp_path, (("공공디자인법.md", DESIGN_LAW), ("공공디자인법_시행령.md", DESIGN_DECREE)))
     answer = bot.ask("공공디자인사업 추진협의체에 지역 주민은 얼마나 들어가야 하나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("공공디자인법_시행령.md", "제6조 제1항") in cited and "3분의 1" in answer.answer, (cited, answer.answer)
@@ -1171,12 +1167,7 @@ def test_asked_which_kind_an_unquoted_line_is_followed_to_the_list_of_that_kind(
     out with the list of them ("같은 조 제2항에 따라 다음 각 호의 수익사업"): the answer goes on to that list."""
     assert asked_kinds("어떤 돈 버는 사업을 할 수 있나요?") == ["사업"]
     assert asked_kinds("유골은 어떤 용기에 넣어야 하나요?") == ["용기"] and asked_kinds("어느 정도 규모인가요?") == ["정도"]
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    for name, text in (("생활체육진흥법.md", SPORTS_LAW), ("생활체육진흥법_시행령.md", SPORTS_DECREE)):
-        (docs / name).write_text(text, encoding="utf-8")
-    bot = assistant.clone(index_dir=tmp_path / "index", corpus_dir=docs)
-    bot.ingest([docs])
+    bot = indexed(assistant, tmp_path, (("생활체육진흥법.md", SPORTS_LAW), ("생활체육진흥법_시행령.md", SPORTS_DECREE)))
     answer = bot.ask("국민생활체육회는 운영비를 마련하려고 어떤 돈 버는 사업을 할 수 있나요?")
     cited = [(Path(c.source).name, c.anchor) for c in answer.citations]
     assert ("생활체육진흥법_시행령.md", "제3조 제1항") in cited and "부동산 임대사업" in answer.answer, (cited, answer.answer)

@@ -79,12 +79,16 @@ def asked_kinds(question: str) -> list[str]:
     return [x for x in out if len(x) >= 2]
 
 
+def names_asked_kind(question: str, text: str) -> bool:
+    return any(kind in text for kind in asked_kinds(question))
+
+
 def lists_asked_kind(question: str, line: str) -> bool:
-    """Asked which kind of thing ("어떤 용기에 담아야"), the line lists things of that kind ("용기의 재질은 다음 각 호의
-    어느 하나에 해당하는 것"): the asked noun stands in the line before its list opens."""
+    """Asked which kind of thing ("어떤 용기에 담아야"), the line lists things of that kind: the asked noun stands in
+    the line before its list opens ("용기의 재질은 다음 각 호의 어느 하나에 해당하는 것") or names the list ("다음 각 호의
+    수익사업")."""
     opens = OPENS_LIST.search(line)
-    named = line[:opens.start()] + " ".join(LIST_HEAD.findall(line)) if opens else ""  # "다음 각 호의 수익사업"
-    return opens is not None and any(kind in named for kind in asked_kinds(question))
+    return opens is not None and names_asked_kind(question, line[:opens.start()] + " ".join(LIST_HEAD.findall(line)))
 
 
 class Chain:
@@ -164,7 +168,7 @@ class Chain:
             c = hit.chunk
             line = Citation(c.source, c.title, anchor, c.page, quote)
             found = self.best_line(terms, question, line, ("delegates_to",), asked_kind=True) \
-                or self.defines_what_is_left(terms, question, line)
+                or self.says_which_ones(terms, question, line)
             if found is not None and (best is None or found[0].score > best[0]):
                 best = (found[0].score, Evidence(line, fit, 0, pos), hit, found)
         if best is None:
@@ -172,23 +176,22 @@ class Chain:
         _, line, hit, (detail, detail_hit) = best
         return evidence + [line, dataclasses.replace(detail, link="delegates_to")], [hit, detail_hit]
 
-    def defines_what_is_left(self, terms: dict[str, float], question: str, line: Citation) -> tuple[Evidence, Hit] | None:
-        """Asked which ones, not a figure ("의무적으로 인증을 받아야 하는 공공기관은 어디인가요?"): the lower line that
-        defines the very term the delegating line leaves open and the question names ("대통령령으로 정하는 공공기관"
-        -> "법 제15조제7항에서 "대통령령으로 정하는 공공기관"이란 다음 각 호의 기관을 말한다")."""
+    def says_which_ones(self, terms: dict[str, float], question: str, line: Citation) -> tuple[Evidence, Hit] | None:
+        """Asked which ones, not a figure: the lower line that defines the very term the delegating line leaves open
+        and the question names ("대통령령으로 정하는 공공기관" asked "… 받아야 하는 공공기관은 어디인가요?" -> "법
+        제15조제7항에서 "대통령령으로 정하는 공공기관"이란 다음 각 호의 기관을 말한다"), or that carries the line's 항 out
+        (the link: it names the 항) with a list of the kind asked, which the line names too ("… 대통령령으로 정하는 바에
+        따라 수익사업을 할 수 있다" asked "어떤 … 사업을" -> "같은 조 제2항에 따라 다음 각 호의 수익사업을 할 수 있다")."""
         if answer_patterns(question):
             return None
-        left = self.terms_left_asked(terms, line.quote)
         found = self.best_line(terms, question, line, ("delegates_to",))
         if found is None:
             return None
         lower = found[0].citation.quote
-        if any(re.search(re.escape(t) + r'["”]\s*(?:이)?란', lower) for t in left):
-            return found
-        # "… 대통령령으로 정하는 바에 따라 수익사업을 할 수 있다" -> "같은 조 제2항에 따라 다음 각 호의 수익사업을 할 수
-        # 있다", asked "어떤 … 사업을": the link is the lower line naming the 항; the list is of the kind asked
-        return found if lists_asked_kind(question, lower) and lists_asked_kind(question, line.quote + " 다음과 같다") \
-            else None
+        left = self.terms_left_asked(terms, line.quote)
+        defined = any(re.search(re.escape(t) + r'["”]\s*(?:이)?란', lower) for t in left)
+        listed = lists_asked_kind(question, lower) and names_asked_kind(question, line.quote)
+        return found if defined or listed else None
 
     def terms_left_asked(self, terms: dict[str, float], quote: str) -> list[str]:
         """The terms the line leaves to a lower statute that name a thing the question asks about ("대통령령으로
