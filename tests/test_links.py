@@ -84,6 +84,19 @@ def test_answer_quotes_the_decree_that_states_the_figure_and_cites_the_law(famil
     assert all(any(s == c.source and c.quote in t for s, t in texts) for c in answer.citations)
 
 
+def test_the_judge_reads_a_law_and_its_decrees_as_one_family(family):
+    """How many of the retrieved hits stand with the top one is read by statute family: retrieval that settles on
+    「아동수당법」 and its 시행령 settles on one legal order (an answer the corpus holds), though two documents share
+    the hits; an ordinance among them is another family."""
+    hits = family.retrieve("아동수당은 한 달에 얼마를 받나요?", k=10)
+    law = next(h for h in hits if Path(h.chunk.source).name == LAW)
+    decree = next(h for h in hits if Path(h.chunk.source).name == DECREE)
+    ordinance = next(h for h in hits if h.chunk.doc_type == "ordinance")
+    read = Features(family.tokenizer, family.index.keyword, family.index.rows_by_source.get)
+    features = read("아동수당은 한 달에 얼마를 받나요?", [law, decree, ordinance], [law.chunk.text])
+    assert features[FEATURES.index("same_family")] == pytest.approx(2 / 3)
+
+
 def test_of_two_delegating_lines_the_one_the_question_is_about_is_followed(family):
     """제4조 ⑤ (2세 미만) and ⑥ (비수도권) both leave an amount to the 시행령; asked about 비수도권, the chain follows ⑥
     even when ⑤ is quoted first."""

@@ -16,12 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
+from ingest.links import level_of
+
 from ..errors import ConfigError
 from ..index.keyword import STATUTE_WORDS, BM25Index, KoreanTokenizer, answer_patterns, share
 
 PACKAGED_MODEL = Path(__file__).with_name("answerability.json")
 FEATURES = ("coverage", "cosine", "quote_focus", "missing_focus", "document_focus", "title", "answer_type_missing",
-            "retrievers_agree", "same_document", "cosine_gap", "named_statute_missing")
+            "retrievers_agree", "same_family", "cosine_gap", "named_statute_missing")
 # A statute named in the question: a word ending in 법/법률/조례/규칙/시행령 ("노인복지법상", "…에 관한 법률 제2조",
 # "경기도 청년 기본 조례에서"). Common nouns of that shape (방법, 불법, 명령 …) are not names.
 STATUTE = re.compile(r"[가-힣ㆍ·]*(?:법률|법|조례|규칙|시행령|시행규칙)(?=\s*제\s*\d|상|에서|에|은|는|의|이|가|을|를|과|와|로|으로"
@@ -55,6 +57,11 @@ class Judged:
 
     support: float
     features: tuple[float, ...]
+
+
+def family_of(chunk) -> str:
+    """The statute family a chunk belongs to (a law with its 시행령 and 시행규칙); any other document is its own."""
+    return level_of(chunk.title, chunk.doc_type)[0]
 
 
 def said_as_statutes(terms: dict[str, float], words: set[str]) -> set[str]:
@@ -102,7 +109,7 @@ class Features:
             share(terms, title_words),
             float(bool(wanted) and not any(a.search(q) for a in wanted for q in quotes)),
             sum(1.0 / ranks[name] for name in ("dense", "keyword") if name in ranks) / 2,
-            sum(h.chunk.source == chunk.source for h in hits) / len(hits),
+            sum(family_of(h.chunk) == family_of(chunk) for h in hits) / len(hits),
             float(cosines[0] - cosines[-1]) if len(cosines) > 1 else 0.0,
             self.named_statute_missing(question, title_words),
         )
