@@ -84,17 +84,23 @@ def test_answer_quotes_the_decree_that_states_the_figure_and_cites_the_law(famil
     assert all(any(s == c.source and c.quote in t for s, t in texts) for c in answer.citations)
 
 
-def test_the_judge_reads_a_law_and_its_decrees_as_one_family(family):
-    """How many of the retrieved hits stand with the top one is read by statute family: retrieval that settles on
-    「아동수당법」 and its 시행령 settles on one legal order (an answer the corpus holds), though two documents share
-    the hits; an ordinance among them is another family."""
-    hits = family.retrieve("아동수당은 한 달에 얼마를 받나요?", k=10)
-    law = next(h for h in hits if Path(h.chunk.source).name == LAW)
-    decree = next(h for h in hits if Path(h.chunk.source).name == DECREE)
-    ordinance = next(h for h in hits if h.chunk.doc_type == "ordinance")
-    read = Features(family.tokenizer, family.index.keyword, family.index.rows_by_source.get)
-    features = read("아동수당은 한 달에 얼마를 받나요?", [law, decree, ordinance], [law.chunk.text])
-    assert features[FEATURES.index("same_family")] == pytest.approx(2 / 3)
+def test_the_judge_reads_a_law_and_its_decrees_as_one_family_and_their_links(family):
+    """Retrieval that settles on one legal order settles on an answer the corpus holds: the judge counts the statute
+    families the hits come from (「아동수당법」 with its 시행령 is one, an ordinance another) and whether a hit below
+    the top one is the article the top one delegates to (법 제4조 ⑤ → 시행령 제2조 ①), found on its own."""
+    def hit(name: str, article: str) -> Hit:
+        row = next(r for r, c in enumerate(family.index.chunks)
+                   if Path(c.source).name == name and c.anchor.startswith(article))
+        return Hit(family.index.chunks[row], 1.0, row)
+
+    law, decree, rule = hit(LAW, "제4조"), hit(DECREE, "제2조"), hit(RULE, "제1조")
+    ordinance = next(Hit(c, 1.0, r) for r, c in enumerate(family.index.chunks) if c.doc_type == "ordinance")
+    read = Features(family.tokenizer, family.index.keyword, family.index.rows_by_source.get, family.index.links)
+    question = "아동수당은 한 달에 얼마를 받나요?"
+    features = dict(zip(FEATURES, read(question, [law, decree, rule, ordinance], [law.chunk.text])))
+    assert features["families"] == pytest.approx(2 / 4) and features["linked_below"] == 1.0
+    features = dict(zip(FEATURES, read(question, [law, ordinance, rule], [law.chunk.text])))
+    assert features["families"] == pytest.approx(2 / 3) and features["linked_below"] == 0.0
 
 
 def test_of_two_delegating_lines_the_one_the_question_is_about_is_followed(family):

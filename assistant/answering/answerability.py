@@ -16,14 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.links import level_of
+from ingest.links import article_of, level_of
 
 from ..errors import ConfigError
 from ..index.keyword import STATUTE_WORDS, BM25Index, KoreanTokenizer, answer_patterns, share
 
 PACKAGED_MODEL = Path(__file__).with_name("answerability.json")
 FEATURES = ("coverage", "cosine", "quote_focus", "missing_focus", "document_focus", "title", "answer_type_missing",
-            "retrievers_agree", "same_family", "cosine_gap", "named_statute_missing")
+            "retrievers_agree", "families", "cosine_gap", "named_statute_missing", "linked_below")
 # A statute named in the question: a word ending in 법/법률/조례/규칙/시행령 ("노인복지법상", "…에 관한 법률 제2조",
 # "경기도 청년 기본 조례에서"). Common nouns of that shape (방법, 불법, 명령 …) are not names.
 STATUTE = re.compile(r"[가-힣ㆍ·]*(?:법률|법|조례|규칙|시행령|시행규칙)(?=\s*제\s*\d|상|에서|에|은|는|의|이|가|을|를|과|와|로|으로"
@@ -60,7 +60,8 @@ class Judged:
 
 
 def family_of(chunk) -> str:
-    """The statute family a chunk belongs to (a law with its 시행령 and 시행규칙); any other document is its own."""
+    """The statute family a chunk belongs to (a law with its 시행령 and 시행규칙); any other document is its own: the
+    sections of one service guide are one family, as the articles of a law and its decrees are."""
     return level_of(chunk.title, chunk.doc_type)[0]
 
 
@@ -72,8 +73,9 @@ def said_as_statutes(terms: dict[str, float], words: set[str]) -> set[str]:
 class Features:
     """Reads the answerability signals of (question, retrieved hits, the lines chosen for quoting)."""
 
-    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index, rows_of_document):
-        self.tokenizer, self.keyword, self.rows_of_document = tokenizer, keyword, rows_of_document
+    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index, rows_of_document, links=None):
+        """`links`: the generation's StatuteLinks (none: no hit is read as linked)."""
+        self.tokenizer, self.keyword, self.rows_of_document, self.links = tokenizer, keyword, rows_of_document, links
 
     def in_document(self, terms: dict[str, float], source: str) -> set[str]:
         """The question terms that occur anywhere in the document."""
@@ -109,10 +111,21 @@ class Features:
             share(terms, title_words),
             float(bool(wanted) and not any(a.search(q) for a in wanted for q in quotes)),
             sum(1.0 / ranks[name] for name in ("dense", "keyword") if name in ranks) / 2,
-            sum(family_of(h.chunk) == family_of(chunk) for h in hits) / len(hits),
+            len({family_of(h.chunk) for h in hits}) / len(hits),
             float(cosines[0] - cosines[-1]) if len(cosines) > 1 else 0.0,
             self.named_statute_missing(question, title_words),
+            self.linked_below(hits),
         )
+
+    def linked_below(self, hits: list) -> float:
+        """1.0 when a hit below the top one is an article the top one's article delegates to or carries out: the
+        law article and the decree article that fills it in were each found on their own."""
+        if self.links is None:
+            return 0.0
+        top = hits[0].chunk
+        partners = {(x.target, article_of(x.target_anchor))
+                    for x in self.links.of(top.source, article_of(top.anchor), ("delegates_to", "implements"))}
+        return float(any((h.chunk.source, article_of(h.chunk.anchor)) in partners for h in hits[1:]))
 
     def named_statute_missing(self, question: str, title_words: set[str]) -> float:
         """The idf-weighted share of the words naming a statute in the question that the quoted document's title

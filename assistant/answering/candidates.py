@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from ingest.links import level_of
+
 from ..index.keyword import KoreanTokenizer
 from .retrieve import Hit, compact_title
 
@@ -33,7 +35,7 @@ def name_of(hit: Hit) -> str:
 def family_of_title(title: str) -> str:
     """A statute's title without 시행령/시행규칙, compacted: "기초연금법 시행령" -> "기초연금법" (a title, not a file
     name: that is `evaluation.evaluate.family_of_file`)."""
-    return compact_title(re.sub(r"\s*시행\s*(령|규칙)\s*$", "", title))
+    return level_of(title, "")[0]
 
 
 class Chooser:
