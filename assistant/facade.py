@@ -240,7 +240,8 @@ class Assistant:
             question = conversation.picked(question, self.tokenizer.tokenize) or question
         index = self.index
         selector = EvidenceSelector(self.tokenizer, index.keyword)
-        judge = Judge(self.answerability, Features(self.tokenizer, index.keyword, index.rows_by_source.get, index.links))
+        judge = Judge(self.answerability,
+                      Features(self.tokenizer, index.keyword, index.rows_by_source.get, index.links))
 
         retrieved: dict[str, list[Hit]] = {}  # a follow-up's two readings are searched once each
 
