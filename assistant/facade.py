@@ -241,7 +241,7 @@ class Assistant:
         index = self.index
         selector = EvidenceSelector(self.tokenizer, index.keyword)
         judge = Judge(self.answerability,
-                      Features(self.tokenizer, index.keyword, index.rows_by_source.get, index.links))
+                      Features(self.tokenizer, index.keyword, index.rows_by_source.get, index.delegation_partners))
 
         retrieved: dict[str, list[Hit]] = {}  # a follow-up's two readings are searched once each
 

@@ -95,7 +95,8 @@ def test_the_judge_reads_a_law_and_its_decrees_as_one_family_and_their_links(fam
 
     law, decree, rule = hit(LAW, "제4조"), hit(DECREE, "제2조"), hit(RULE, "제1조")
     ordinance = next(Hit(c, 1.0, r) for r, c in enumerate(family.index.chunks) if c.doc_type == "ordinance")
-    read = Features(family.tokenizer, family.index.keyword, family.index.rows_by_source.get, family.index.links)
+    read = Features(family.tokenizer, family.index.keyword, family.index.rows_by_source.get,
+                    family.index.delegation_partners)
     question = "아동수당은 한 달에 얼마를 받나요?"
     features = dict(zip(FEATURES, read(question, [law, decree, rule, ordinance], [law.chunk.text])))
     assert features["families"] == pytest.approx(2 / 4) and features["linked_below"] == 1.0
@@ -159,8 +160,9 @@ def test_a_near_tie_for_the_lead_goes_to_the_delegation_pair(family):
     row = lambda name, anchor: next(r for r, c in enumerate(chunks)  # noqa: E731
                                     if Path(c.source).name == name and c.anchor.startswith(anchor))
     law, decree = row(LAW, "제4조"), row(DECREE, "제2조")
-    alone = next(r for r, c in enumerate(chunks) if c.doc_type == "ordinance" and not retriever.delegation_partners(r))
-    assert decree in retriever.delegation_partners(law) and law in retriever.delegation_partners(decree)
+    partners = family.index.delegation_partners
+    alone = next(r for r, c in enumerate(chunks) if c.doc_type == "ordinance" and not partners(r))
+    assert decree in partners(law) and law in partners(decree)
     tie = family.settings.link_tie
     near = [(alone, 0.130), (law, 0.130 - tie / 2), (decree, 0.125)]
     assert retriever.delegation_pair_first(near) == [near[1], near[0], near[2]]

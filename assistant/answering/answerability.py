@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.links import article_of, level_of
+from ingest.links import level_of
 
 from ..errors import ConfigError
 from ..index.keyword import STATUTE_WORDS, BM25Index, KoreanTokenizer, answer_patterns, share
@@ -59,12 +59,6 @@ class Judged:
     features: tuple[float, ...]
 
 
-def family_of(chunk) -> str:
-    """The statute family a chunk belongs to (a law with its 시행령 and 시행규칙); any other document is its own: the
-    sections of one service guide are one family, as the articles of a law and its decrees are."""
-    return level_of(chunk.title, chunk.doc_type)[0]
-
-
 def said_as_statutes(terms: dict[str, float], words: set[str]) -> set[str]:
     """`words` with each everyday question term whose statute word is among them ("산소" where "분묘" is)."""
     return words | {t for t in terms if any(w in words for w in STATUTE_WORDS.get(t, "").split())}
@@ -73,9 +67,11 @@ def said_as_statutes(terms: dict[str, float], words: set[str]) -> set[str]:
 class Features:
     """Reads the answerability signals of (question, retrieved hits, the lines chosen for quoting)."""
 
-    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index, rows_of_document, links=None):
-        """`links`: the generation's StatuteLinks (none: no hit is read as linked)."""
-        self.tokenizer, self.keyword, self.rows_of_document, self.links = tokenizer, keyword, rows_of_document, links
+    def __init__(self, tokenizer: KoreanTokenizer, keyword: BM25Index, rows_of_document, partners=None):
+        """`partners`: row -> the rows of the articles it delegates to or carries out (`SearchIndex.
+        delegation_partners`; none: no hit is read as linked)."""
+        self.tokenizer, self.keyword, self.rows_of_document = tokenizer, keyword, rows_of_document
+        self.partners = partners
 
     def in_document(self, terms: dict[str, float], source: str) -> set[str]:
         """The question terms that occur anywhere in the document."""
@@ -111,7 +107,8 @@ class Features:
             share(terms, title_words),
             float(bool(wanted) and not any(a.search(q) for a in wanted for q in quotes)),
             sum(1.0 / ranks[name] for name in ("dense", "keyword") if name in ranks) / 2,
-            len({family_of(h.chunk) for h in hits}) / len(hits),
+            # statute families among the hits: a law with its 시행령 and 시행규칙 is one, any other document its own
+            len({level_of(h.chunk.title, h.chunk.doc_type)[0] for h in hits}) / len(hits),
             float(cosines[0] - cosines[-1]) if len(cosines) > 1 else 0.0,
             self.named_statute_missing(question, title_words),
             self.linked_below(hits),
@@ -120,12 +117,10 @@ class Features:
     def linked_below(self, hits: list) -> float:
         """1.0 when a hit below the top one is an article the top one's article delegates to or carries out: the
         law article and the decree article that fills it in were each found on their own."""
-        if self.links is None:
+        if self.partners is None:
             return 0.0
-        top = hits[0].chunk
-        partners = {(x.target, article_of(x.target_anchor))
-                    for x in self.links.of(top.source, article_of(top.anchor), ("delegates_to", "implements"))}
-        return float(any((h.chunk.source, article_of(h.chunk.anchor)) in partners for h in hits[1:]))
+        partners = self.partners(hits[0].row)
+        return float(any(h.row in partners for h in hits[1:]))
 
     def named_statute_missing(self, question: str, title_words: set[str]) -> float:
         """The idf-weighted share of the words naming a statute in the question that the quoted document's title

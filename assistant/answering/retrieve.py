@@ -99,6 +99,16 @@ class SearchIndex:
             self.title_words[title] = set(tokenizer.tokenize(title, compounds=False))
         return self.title_words[title]
 
+    def delegation_partners(self, row: int) -> set[int]:
+        """The rows of the articles that `row`'s article delegates to or carries out (article level)."""
+        chunk = self.chunks[row]
+        links = self.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to", "implements"))
+        return {r for link in links for r in self.rows_linked(link)}
+
+    def rows_linked(self, link) -> list[int]:
+        """The rows of the article a link leads to."""
+        return self.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
+
     def compact_document(self, source: str) -> str:
         """A document's whole text without spaces and with one middle dot (see `compact_title`), built on first use."""
         if source not in self._compact_documents:
@@ -353,7 +363,7 @@ class Retriever:
                 continue
             for link in self.index.links.of(chunk.source, anchor, ("delegates_to",)):
                 if not self.index.links.is_list(link):
-                    rows += self.rows_linked(link)
+                    rows += self.index.rows_linked(link)
         return list(dict.fromkeys(rows))
 
     def delegation_pair_first(self, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -364,19 +374,10 @@ class Retriever:
         if len(best) < 3 or best[0][1] - best[1][1] > self.settings.link_tie:
             return best
         rows = [r for r, _ in best[:3]]
-        if rows[2] in self.delegation_partners(rows[1]) and not {rows[1], rows[2]} & self.delegation_partners(rows[0]):
+        partners = self.index.delegation_partners
+        if rows[2] in partners(rows[1]) and not {rows[1], rows[2]} & partners(rows[0]):
             return [best[1], best[0], *best[2:]]
         return best
-
-    def delegation_partners(self, row: int) -> set[int]:
-        """The rows of the articles that `row`'s article delegates to or carries out (article level)."""
-        chunk = self.index.chunks[row]
-        links = self.index.links.of(chunk.source, article_of(chunk.anchor), ("delegates_to", "implements"))
-        return {r for link in links for r in self.rows_linked(link)}
-
-    def rows_linked(self, link) -> list[int]:
-        """The rows of the article a link leads to."""
-        return self.index.rows_by_article.get((link.target, article_of(link.target_anchor)), [])
 
     def asked_section_first(self, question: str, best: list[tuple[int, float]]) -> list[tuple[int, float]]:
         """Within one welfare service, the chunk of the section the question asks for ("누가" -> 지원 대상) takes the
